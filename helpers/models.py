@@ -1,0 +1,127 @@
+"""The book's two RNNs: a many-to-many rate model and a many-to-one trial classifier.
+
+Both take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and both expose a
+``loss`` method so that :func:`helpers.train.fit` can train either one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers.metrics import poisson_loss
+
+_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_MIN_RATE = 1e-6  # spikes per bin; keeps log(rate) finite
+
+
+def _make_recurrent(cell: str, n_inputs: int, hidden_size: int, num_layers: int,
+                    bidirectional: bool = False) -> nn.Module:
+    if cell not in _CELLS:
+        raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}.")
+    for name, value in (("n_inputs", n_inputs), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return _CELLS[cell](n_inputs, hidden_size, num_layers=num_layers, batch_first=True,
+                        bidirectional=bidirectional)
+
+
+def _check_input(x: torch.Tensor, n_inputs: int) -> None:
+    if x.ndim != 3 or x.shape[-1] != n_inputs:
+        raise ValueError(
+            f"Expected spikes shaped (n_trials, n_bins, {n_inputs}), got {tuple(x.shape)}. "
+            "A Session's spikes are (n_neurons, n_trials, n_bins): use "
+            "spikes.transpose(1, 2, 0) to put neurons last."
+        )
+
+
+class Seq2SeqRNN(nn.Module):
+    """Many-to-many RNN: spikes of some neurons in, firing rates of (other) neurons out.
+
+    The course template's model, generalised: an RNN/GRU/LSTM encoder, a linear readout and a
+    softplus, so that rates are strictly positive. Its hidden state is the model's latent state.
+
+    Args:
+        n_inputs: number of input neurons.
+        n_outputs: number of target neurons whose rates are predicted.
+        hidden_size: latent dimensionality (the course used 6).
+        num_layers: stacked recurrent layers.
+        cell: ``"rnn"`` (tanh, as in the course), ``"gru"`` or ``"lstm"``.
+        bidirectional: run forwards and backwards in time; latents are the average of the two
+            directions, as in the course template.
+    """
+
+    def __init__(self, n_inputs: int, n_outputs: int, hidden_size: int = 6, num_layers: int = 1,
+                 cell: str = "rnn", bidirectional: bool = False) -> None:
+        super().__init__()
+        self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, hidden_size
+        self.bidirectional = bidirectional
+        self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers, bidirectional)
+        self.readout = nn.Linear(hidden_size, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and latents
+        ``(n_trials, n_bins, hidden_size)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
+        _check_input(x, self.n_inputs)
+        hidden, _ = self.rnn(x)
+        if self.bidirectional:
+            forward, backward = hidden.chunk(2, dim=-1)
+            hidden = (forward + backward) / 2
+        rates = nn.functional.softplus(self.readout(hidden)) + _MIN_RATE
+        return rates, hidden
+
+    def init_readout_bias(self, mean_rates: torch.Tensor | np.ndarray) -> None:
+        """Start the readout at each target neuron's mean rate (spikes/bin, ``(n_outputs,)``),
+        so that training begins at the constant-rate null model instead of far from it."""
+        mean_rates = torch.as_tensor(np.asarray(mean_rates), dtype=torch.float32).flatten()
+        if mean_rates.shape != (self.n_outputs,):
+            raise ValueError(f"mean_rates must have shape ({self.n_outputs},), "
+                             f"got {tuple(mean_rates.shape)}.")
+        rates = mean_rates.clamp_min(1e-4)
+        inverse_softplus = rates + torch.log(-torch.expm1(-rates))
+        with torch.no_grad():
+            self.readout.bias.copy_(inverse_softplus.to(self.readout.bias.device))
+
+    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], targets: torch.Tensor,
+             **_: object) -> torch.Tensor:
+        """Poisson loss of the predicted rates against target spike counts."""
+        return poisson_loss(outputs[0], targets)
+
+
+class TrialClassifier(nn.Module):
+    """Many-to-one RNN: a whole trial of spikes in, one class score per trial out.
+
+    The logits come straight from a linear readout of the last hidden state: no softmax inside,
+    because :func:`torch.nn.functional.cross_entropy` applies its own (the original project's
+    extra softmax squashed the gradients).
+
+    Args:
+        n_inputs: number of input neurons.
+        hidden_size: size of the hidden state.
+        n_classes: number of classes (2: incorrect, correct).
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        num_layers: stacked recurrent layers.
+    """
+
+    def __init__(self, n_inputs: int, hidden_size: int = 8, n_classes: int = 2,
+                 cell: str = "rnn", num_layers: int = 1) -> None:
+        super().__init__()
+        if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+        self.n_inputs, self.hidden_size, self.n_classes = n_inputs, hidden_size, n_classes
+        self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers)
+        self.readout = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(n_trials, n_classes)`` and hidden states ``(n_trials, n_bins, hidden_size)``
+        from spikes ``(n_trials, n_bins, n_inputs)``."""
+        _check_input(x, self.n_inputs)
+        hidden, _ = self.rnn(x)
+        return self.readout(hidden[:, -1]), hidden
+
+    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], targets: torch.Tensor,
+             class_weights: torch.Tensor | None = None, **_: object) -> torch.Tensor:
+        """Cross-entropy of the logits against integer labels ``(n_trials,)``."""
+        return nn.functional.cross_entropy(outputs[0], targets, weight=class_weights)
