@@ -38,7 +38,7 @@ def set_seed(seed: int = 2021, *, deterministic: bool = True) -> int:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     seed = int(seed)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global generator, used by older code)
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:

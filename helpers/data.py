@@ -87,7 +87,13 @@ class Session:
         mouse_name, date_exp: identify the session.
         source: ``"real"`` or ``"simulated"``.
         truth: ground truth for simulated sessions, ``None`` for real ones.
+        events: per-trial event times in seconds from stimulus onset, each shape
+            ``(n_trials,)``; real sessions carry ``"gocue"``, ``"response_time"`` and
+            ``"feedback_time"``. Empty when unknown.
         region: region group of each neuron (derived from ``brain_area``).
+
+    Real sessions store counts as ``uint8`` (8 times less memory than ``int64``): convert with
+    ``spikes.astype(np.float32)`` before subtracting or feeding a model.
     """
 
     spikes: np.ndarray
@@ -102,6 +108,7 @@ class Session:
     date_exp: str = "unknown"
     source: str = "real"
     truth: Truth | None = None
+    events: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     region: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,7 +126,8 @@ class Session:
             raise ValueError("spikes must be non-negative counts.")
         self.spikes = spikes
         n_neurons, n_trials, _ = spikes.shape
-        self.brain_area = np.array([str(a).strip() for a in np.ravel(self.brain_area)], dtype=object)
+        areas = [str(area).strip() for area in np.ravel(self.brain_area)]
+        self.brain_area = np.array(areas, dtype=object)
         _check_length("brain_area", self.brain_area, n_neurons, "n_neurons")
         for name in ("contrast_left", "contrast_right", "feedback_type", "response"):
             value = getattr(self, name)
@@ -134,6 +142,10 @@ class Session:
             raise ValueError("feedback_type must contain only +1 (rewarded) and -1 (error).")
         if self.response is not None and not np.isin(self.response, (-1, 0, 1)).all():
             raise ValueError("response must contain only +1 (left), -1 (right) and 0 (no-go).")
+        self.events = {key: np.ravel(np.asarray(value, dtype=float))
+                       for key, value in (self.events or {}).items()}
+        for key, value in self.events.items():
+            _check_length(f"events[{key!r}]", value, n_trials, "n_trials")
         if self.source not in ("real", "simulated"):
             raise ValueError(f"source must be 'real' or 'simulated', got {self.source!r}.")
         if self.bin_size <= 0:

@@ -2,6 +2,9 @@
 
 :func:`fit` trains a model that exposes ``loss(outputs, targets, **kwargs)``: the Poisson loss
 for :class:`~helpers.models.Seq2SeqRNN`, cross-entropy for :class:`~helpers.models.TrialClassifier`.
+Its defaults are the settings the book recommends (chapter 2 explains them): full-batch Adam
+with early stopping on a validation set carved from the *training* trials, so that a model never
+trains far past the point where it stops generalising.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ class History:
     """What happened during :func:`fit`.
 
     Attributes:
-        train_loss: training loss at every iteration.
-        val_iterations: iterations at which the validation loss was measured.
+        train_loss: training loss at every iteration (before that iteration's update).
+        val_iterations: iterations at which the validation loss was measured (0 = before training).
         val_loss: validation loss at those iterations.
         best_iteration: iteration whose weights were kept (the last one without validation).
         stopped_early: whether training stopped before ``n_iter`` because validation stalled.
         seconds: wall-clock training time.
+        n_train_trials, n_val_trials: how the trials given to :func:`fit` were used.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -40,20 +44,28 @@ class History:
     best_iteration: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    n_train_trials: int = 0
+    n_val_trials: int = 0
 
     @property
     def n_iterations(self) -> int:
         """Number of iterations actually run."""
         return len(self.train_loss)
 
+    @property
+    def best_val_loss(self) -> float:
+        """Lowest validation loss seen (NaN without validation)."""
+        return min(self.val_loss) if self.val_loss else math.nan
+
     def plot(self, ax=None, label: str = ""):
         """Learning curves: training loss and, when measured, validation loss."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.gca()
-        ax.plot(np.arange(1, self.n_iterations + 1), self.train_loss, label=f"{label} train".strip())
+        iterations = np.arange(1, self.n_iterations + 1)
+        ax.plot(iterations, self.train_loss, label=f"{label} training".strip())
         if self.val_loss:
-            ax.plot(self.val_iterations, self.val_loss, label=f"{label} held-out".strip())
+            ax.plot(self.val_iterations, self.val_loss, label=f"{label} validation".strip())
             ax.axvline(self.best_iteration, color="grey", ls=":", lw=1)
         ax.set(xlabel="iteration", ylabel="loss")
         ax.legend(frameon=False)
@@ -61,7 +73,7 @@ class History:
 
 
 def _to_tensor(value: ArrayLike, device: torch.device, integer: bool) -> torch.Tensor:
-    tensor = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
     tensor = tensor.long() if integer else tensor.float()
     return tensor.to(device)
 
@@ -70,38 +82,128 @@ def _is_label_vector(targets: ArrayLike) -> bool:
     return np.ndim(targets) == 1
 
 
+def carve_validation(n_trials: int, fraction: float, *, seed: int = 0,
+                     labels: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Split training trials into the trials to fit and the trials to stop on, without
+    replacement (chapter 2).
+
+    Args:
+        n_trials: number of training trials.
+        fraction: share of them kept for validation, in (0, 1).
+        seed: seeds the draw.
+        labels: integer class per trial, ``(n_trials,)``; when given, every class is split in
+            the same proportion (stratified), so a rare class is not left out of validation.
+
+    Returns:
+        ``(fit_idx, val_idx)``, sorted trial indices that do not overlap.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be in (0, 1), got {fraction!r}.")
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(n_trials)] if labels is None else [
+        np.flatnonzero(np.asarray(labels) == label) for label in np.unique(np.asarray(labels))]
+    val_idx = []
+    for group in groups:
+        n_val = int(round(fraction * len(group)))
+        val_idx.append(rng.permutation(group)[:n_val])
+    val_idx = np.sort(np.concatenate(val_idx)).astype(int)
+    fit_idx = np.setdiff1d(np.arange(n_trials), val_idx)
+    if len(val_idx) == 0 or len(fit_idx) == 0:
+        raise ValueError(f"{n_trials} trials are too few to carve a {fraction:.0%} validation "
+                         "set; pass validation=None or a larger session.")
+    return fit_idx, val_idx
+
+
+def _check_finite(name: str, tensor: torch.Tensor) -> None:
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        n_bad = int((~torch.isfinite(tensor)).sum())
+        raise FloatingPointError(
+            f"{name} contain {n_bad} NaN or infinite value(s); training on them would give a NaN "
+            "loss. Clean or mask them (e.g. np.nan_to_num) before calling fit.")
+
+
+def _prepare_data(inputs, targets, validation, seed, device):
+    """Tensors for training and (optionally) validation, carving validation trials if asked."""
+    if len(inputs) != len(targets):
+        raise ValueError(f"inputs have {len(inputs)} trials but targets {len(targets)}.")
+    integer = _is_label_vector(targets)
+    x, y = _to_tensor(inputs, device, False), _to_tensor(targets, device, integer)
+    _check_finite("inputs", x)
+    _check_finite("targets", y)
+    if validation is None:
+        return x, y, None
+    if isinstance(validation, (float, int)) and not isinstance(validation, bool):
+        labels = y.cpu().numpy() if integer else None
+        fit_idx, val_idx = carve_validation(len(x), float(validation), seed=seed, labels=labels)
+        fit_idx, val_idx = torch.as_tensor(fit_idx), torch.as_tensor(val_idx)
+        return x[fit_idx.to(device)], y[fit_idx.to(device)], (x[val_idx.to(device)],
+                                                              y[val_idx.to(device)])
+    x_val, y_val = (_to_tensor(validation[0], device, False),
+                    _to_tensor(validation[1], device, integer))
+    if len(x_val) != len(y_val):
+        raise ValueError(f"validation inputs have {len(x_val)} trials but targets {len(y_val)}.")
+    _check_finite("validation inputs", x_val)
+    return x, y, (x_val, y_val)
+
+
+def _reset(model: nn.Module, seed: int, y: torch.Tensor) -> None:
+    """Seeded re-initialisation; rate models start at each target neuron's mean rate."""
+    set_seed(seed)
+    for layer in model.modules():
+        if layer is not model and hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    if hasattr(model, "init_readout_bias") and y.is_floating_point():
+        model.init_readout_bias(y.mean(dim=tuple(range(y.ndim - 1))).cpu())
+
+
+def _non_finite_error(value: float, iteration: int, lr: float) -> FloatingPointError:
+    return FloatingPointError(
+        f"The training loss became {value} at iteration {iteration}. Lower the learning rate "
+        f"(now {lr}), check the inputs for huge values (scale them, e.g. log1p), or clip "
+        "gradients harder (grad_clip).")
+
+
 def fit(
     model: nn.Module,
     inputs: ArrayLike,
     targets: ArrayLike,
     *,
-    n_iter: int = 1000,
-    lr: float = 0.005,
+    n_iter: int = 2000,
+    lr: float = 0.01,
     seed: int = 0,
-    validation: tuple[ArrayLike, ArrayLike] | None = None,
+    validation: tuple[ArrayLike, ArrayLike] | float | None = 0.2,
     patience: int = 100,
     eval_every: int = 5,
     weight_decay: float = 0.0,
+    grad_clip: float | None = 1.0,
+    batch_size: int | None = None,
     class_weights: ArrayLike | None = None,
     progress: bool = True,
     desc: str = "training",
 ) -> History:
-    """Train ``model`` on ``inputs -> targets`` with full-batch Adam.
+    """Train ``model`` on ``inputs -> targets`` with Adam and early stopping (chapter 2).
 
     Args:
-        model: a model with a ``loss`` method (see :mod:`helpers.models`).
+        model: a model with a ``loss`` method (see :mod:`helpers.models`); it is re-initialised
+            from ``seed`` first, and trains on the device its parameters are on.
         inputs: spikes ``(n_trials, n_bins, n_inputs)``.
         targets: spike counts ``(n_trials, n_bins, n_outputs)`` for a rate model, or integer
             labels ``(n_trials,)`` for a classifier.
-        n_iter: maximum number of full-batch iterations.
+        n_iter: maximum number of iterations (full-batch: one iteration = one pass).
         lr: Adam learning rate.
-        seed: seeds the weight initialisation, so a run is reproducible on the CPU.
-        validation: held-out ``(inputs, targets)``. When given, the validation loss is measured
-            every ``eval_every`` iterations, training stops once it has not improved for
-            ``patience`` iterations, and the best weights are restored.
-        patience: iterations without validation improvement before stopping.
-        eval_every: how often to measure the validation loss.
+        seed: seeds the initialisation, the validation carve and the batches: a run is
+            reproducible on the CPU.
+        validation: how to decide when to stop. A fraction (default 0.2): that share of the
+            given trials is set aside, without replacement (stratified by label for a
+            classifier), and never trained on. A pair ``(inputs, targets)``: use those trials.
+            ``None``: train on everything for exactly ``n_iter`` iterations (the course's recipe,
+            which can overfit). Never pass the test trials here.
+        patience: iterations without validation improvement before stopping; the weights of the
+            best validation loss are restored.
+        eval_every: how often (iterations) to measure the validation loss.
         weight_decay: L2 penalty (Adam's ``weight_decay``).
+        grad_clip: clip the gradient norm to this value (``None``: no clipping).
+        batch_size: trials per update; ``None`` uses all of them (full batch).
         class_weights: per-class weights for the cross-entropy, ``(n_classes,)``.
         progress: show a progress bar.
         desc: label of the progress bar.
@@ -110,67 +212,94 @@ def fit(
         A :class:`History` of the losses.
 
     Raises:
-        FloatingPointError: the loss became NaN or infinite.
-        ValueError: inputs and targets disagree on the number of trials.
+        FloatingPointError: the data contain NaN/inf, or the loss became NaN or infinite.
+        ValueError: inputs and targets disagree on the number of trials, or bad settings.
     """
     if not hasattr(model, "loss"):
-        raise TypeError(f"{type(model).__name__} has no loss method; use a model from helpers.models.")
-    if len(inputs) != len(targets):
-        raise ValueError(f"inputs have {len(inputs)} trials but targets {len(targets)}.")
-    if n_iter < 1 or lr <= 0:
-        raise ValueError(f"n_iter must be >= 1 and lr > 0, got n_iter={n_iter}, lr={lr}.")
-    set_seed(seed)
-    for layer in model.modules():
-        if layer is not model and hasattr(layer, "reset_parameters"):
-            layer.reset_parameters()
+        raise TypeError(f"{type(model).__name__} has no loss method; use a model from "
+                        "helpers.models.")
+    if n_iter < 1 or not lr > 0 or eval_every < 1 or patience < 1:
+        raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got n_iter={n_iter},"
+                         f" eval_every={eval_every}, patience={patience}, lr={lr}.")
     device = next(model.parameters()).device
-    integer = _is_label_vector(targets)
-    x, y = _to_tensor(inputs, device, False), _to_tensor(targets, device, integer)
-    if hasattr(model, "init_readout_bias") and not integer:
-        model.init_readout_bias(y.mean(dim=(0, 1)).cpu())
+    x, y, val = _prepare_data(inputs, targets, validation, seed, device)
+    _reset(model, seed, y)
     loss_kwargs = {}
     if class_weights is not None:
         loss_kwargs["class_weights"] = _to_tensor(class_weights, device, False)
-    if validation is not None:
-        x_val = _to_tensor(validation[0], device, False)
-        y_val = _to_tensor(validation[1], device, integer)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    history, best_state, best_val = History(), None, math.inf
+    history = History(n_train_trials=len(x), n_val_trials=0 if val is None else len(val[0]))
+    state = _EarlyStopping(model, patience)
+    batches = _batches(len(x), batch_size, seed)
     start = time.perf_counter()
-    bar = tqdm(range(1, n_iter + 1), desc=desc, disable=not progress, mininterval=1.0,
+    if val is not None:
+        state.update(0, _evaluate(model, val, loss_kwargs), history)
+    bar = tqdm(range(1, n_iter + 1), desc=desc, disable=not progress, mininterval=2.0,
                ncols=80, ascii=True)
     model.train()
     for iteration in bar:
+        idx = next(batches)
         optimizer.zero_grad()
-        loss = model.loss(model(x), y, **loss_kwargs)
+        loss = model.loss(model(x if idx is None else x[idx]), y if idx is None else y[idx],
+                          **loss_kwargs)
         value = loss.item()
         if not math.isfinite(value):
             bar.close()
-            raise FloatingPointError(
-                f"The training loss became {value} at iteration {iteration}. Lower the learning "
-                f"rate (now {lr}), check the inputs for NaN/inf, or scale large inputs down."
-            )
+            raise _non_finite_error(value, iteration, lr)
         loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         history.train_loss.append(value)
-        if validation is not None and (iteration % eval_every == 0 or iteration == n_iter):
-            model.eval()
-            with torch.no_grad():
-                val = model.loss(model(x_val), y_val, **loss_kwargs).item()
-            model.train()
-            history.val_iterations.append(iteration)
-            history.val_loss.append(val)
-            if val < best_val:
-                best_val, history.best_iteration = val, iteration
-                best_state = copy.deepcopy(model.state_dict())
-            elif iteration - history.best_iteration >= patience:
+        if val is not None and (iteration % eval_every == 0 or iteration == n_iter):
+            if state.update(iteration, _evaluate(model, val, loss_kwargs), history):
                 history.stopped_early = True
                 break
+            bar.set_postfix_str(f"val {history.val_loss[-1]:.4f}", refresh=False)
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        history.best_iteration = history.n_iterations
+    state.restore(history)
     model.eval()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _evaluate(model: nn.Module, val: tuple[torch.Tensor, torch.Tensor], loss_kwargs) -> float:
+    model.eval()
+    with torch.no_grad():
+        value = model.loss(model(val[0]), val[1], **loss_kwargs).item()
+    model.train()
+    return value
+
+
+def _batches(n_trials: int, batch_size: int | None, seed: int):
+    """Endless stream of trial indices per update (``None`` = full batch)."""
+    if batch_size is None or batch_size >= n_trials:
+        while True:
+            yield None
+    rng = np.random.default_rng(seed)
+    while True:
+        order = torch.as_tensor(rng.permutation(n_trials))
+        for start in range(0, n_trials - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
+
+
+class _EarlyStopping:
+    """Keeps the weights of the best validation loss; says when patience has run out."""
+
+    def __init__(self, model: nn.Module, patience: int) -> None:
+        self.model, self.patience = model, patience
+        self.best_loss, self.best_state = math.inf, None
+
+    def update(self, iteration: int, val_loss: float, history: History) -> bool:
+        history.val_iterations.append(iteration)
+        history.val_loss.append(val_loss)
+        if val_loss < self.best_loss:
+            self.best_loss, history.best_iteration = val_loss, iteration
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        return iteration - history.best_iteration >= self.patience
+
+    def restore(self, history: History) -> None:
+        if self.best_state is None:
+            history.best_iteration = history.n_iterations
+        else:
+            self.model.load_state_dict(self.best_state)
