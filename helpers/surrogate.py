@@ -1,0 +1,466 @@
+"""A simulated Steinmetz session with known ground truth (chapter 1, used by every chapter).
+
+:func:`make_session` returns a :class:`~helpers.data.Session` in the course's format, with
+``source="simulated"`` and a :class:`~helpers.data.Truth` holding what a real recording never
+reveals: the rate of every neuron in every bin, the latent variables that generated them, and the
+true probability that each trial is answered correctly. ``book/simulation.md`` documents the model.
+
+Generative model, in short (all times in seconds, relative to stimulus onset):
+
+1. Behaviour. Contrasts in {0, .25, .5, 1} on each side; a slow engagement state ``e`` in (0, 1)
+   per trial; a choice (+1 left, -1 right, 0 no-go) from a three-way psychometric function whose
+   lapses grow as engagement falls; reward by the Steinmetz et al. (2019) rules.
+2. Latents ``x[trial, bin, :]``: visual transients (left, right), a signed choice ramp, an
+   unsigned action (movement) signal, engagement, a shared per-trial gain and a few smooth shared
+   fluctuations.
+3. Rates ``rates[n, k, t] = exp(b[n] + loadings[n] @ x[k, t])`` spikes per bin: the best
+   prediction any model can make from the population (``truth.rates``).
+4. Spikes ``~ Poisson(private_gain[n, k] * rates[n, k, t])`` with a private gamma gain of mean 1
+   per neuron and trial: over-dispersion that no other neuron can predict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from helpers.data import Session, Truth, region_of
+
+__all__ = ["make_session", "default_area_counts", "LATENT_NAMES", "DEFAULT_AREA_COUNTS"]
+
+#: Names of the latent variables, in the order of ``truth.latents[..., i]``.
+LATENT_NAMES: tuple[str, ...] = (
+    "stim_left",    # visual transient for the left stimulus, contrast**0.5 * kernel(t)
+    "stim_right",   # same for the right (contralateral to the simulated left-hemisphere probes)
+    "choice",       # signed ramp into the wheel movement: +1 left, -1 right, 0 no-go
+    "action",       # unsigned movement signal (go trials only)
+    "engagement",   # slow per-trial state in (0, 1), constant within a trial
+    "gain",         # shared per-trial log-gain, unit variance, constant within a trial
+    "shared_1",     # smooth shared fluctuations, unit variance, ~100 ms time scale
+    "shared_2",
+    "shared_3",
+    "shared_4",
+)
+_N_SHARED = 4
+
+#: The layout of Lederberg 2017-12-05 (course session 11): 698 neurons, 340 trials.
+DEFAULT_AREA_COUNTS: dict[str, int] = {
+    "VISp": 75, "VISam": 70,                # vis ctx 145
+    "MD": 60, "LGd": 60, "LH": 35,          # thal 155
+    "CA1": 80, "DG": 40, "SUB": 40,         # hipp 160
+    "PL": 60, "MOs": 90, "ACA": 50,         # other ctx 200
+    "root": 38,
+}
+_DEFAULT_N_TRIALS = 340
+_CONTRASTS = np.array([0.0, 0.25, 0.5, 1.0])
+_VISUAL_THALAMUS = ("LGd", "LP")
+_VISUAL_MIDBRAIN = ("SCs", "SCsg", "SCig")
+_CHOICE_CORTEX = ("MOs", "MOp", "ACA")
+_SUBCORTICAL = ("thal", "midbrain", "basal ganglia", "cortical subplate")
+_NEOCORTICAL = ("vis ctx", "other ctx")
+
+
+@dataclass(frozen=True)
+class _Behaviour:
+    """Per-trial behaviour and its ground truth, all shape ``(n_trials,)``."""
+
+    contrast_left: np.ndarray
+    contrast_right: np.ndarray
+    engagement: np.ndarray
+    p_choice: np.ndarray        # (n_trials, 3): P(left), P(right), P(no-go)
+    response: np.ndarray
+    feedback_type: np.ndarray
+    p_correct: np.ndarray
+    gocue: np.ndarray           # s after stimulus onset
+    move_time: np.ndarray       # s after stimulus onset; NaN on no-go trials
+
+
+# --------------------------------------------------------------------------- public API
+def make_session(
+    seed: int = 0,
+    *,
+    n_trials: int = _DEFAULT_N_TRIALS,
+    n_bins: int = 250,
+    bin_size: float = 0.01,
+    stim_onset: float = 0.5,
+    area_counts: dict[str, int] | None = None,
+    mouse_name: str = "Simulated",
+    date_exp: str | None = None,
+) -> Session:
+    """Simulate one session of the Steinmetz task with known rates, latents and behaviour.
+
+    Args:
+        seed: the only source of randomness; same seed and options give the same session
+            bit for bit.
+        n_trials: number of trials.
+        n_bins: time bins per trial.
+        bin_size: bin width in seconds.
+        stim_onset: stimulus onset in seconds from the start of the first bin.
+        area_counts: Allen acronym -> number of neurons, e.g. ``{"VISp": 80, "LGd": 40}``;
+            default :data:`DEFAULT_AREA_COUNTS` (698 neurons). Unknown acronyms are allowed
+            (they behave like ``root``).
+        mouse_name, date_exp: labels; ``date_exp`` defaults to ``"seed-<seed>"``.
+
+    Returns:
+        A :class:`~helpers.data.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
+        and ``truth``: ``rates`` float32 spikes per bin (same shape), ``latents`` float32
+        ``(n_trials, n_bins, 10)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
+        ``p_correct``, ``engagement``, ``choice``, ``p_choice`` ``(n_trials, 3)``, ``gocue`` and
+        ``move_time`` (s after stimulus onset, NaN on no-go trials).
+    """
+    area_counts = _check_options(seed, n_trials, n_bins, bin_size, stim_onset, area_counts)
+    rng = np.random.default_rng(seed)
+    brain_area = np.array([a for a, n in area_counts.items() for _ in range(n)], dtype=object)
+    behaviour = _simulate_behaviour(rng, n_trials)
+    time = (np.arange(n_bins) + 0.5) * bin_size - stim_onset
+    latents = _simulate_latents(rng, behaviour, time, bin_size)
+    log_baseline, loadings, private_shape = _draw_neurons(rng, brain_area, bin_size)
+    rates = _rates(log_baseline, loadings, latents)
+    spikes = _sample_spikes(rng, rates, private_shape)
+    truth = Truth(
+        rates=rates,
+        latents=latents,
+        latent_names=LATENT_NAMES,
+        extra={
+            "p_correct": behaviour.p_correct,
+            "engagement": behaviour.engagement,
+            "choice": behaviour.response.copy(),
+            "p_choice": behaviour.p_choice,
+            "gocue": behaviour.gocue,
+            "move_time": behaviour.move_time,
+        },
+    )
+    return Session(
+        spikes=spikes,
+        brain_area=brain_area,
+        contrast_left=behaviour.contrast_left,
+        contrast_right=behaviour.contrast_right,
+        feedback_type=behaviour.feedback_type,
+        response=behaviour.response,
+        bin_size=float(bin_size),
+        stim_onset=float(stim_onset),
+        mouse_name=mouse_name,
+        date_exp=f"seed-{seed}" if date_exp is None else date_exp,
+        source="simulated",
+        truth=truth,
+    )
+
+
+def default_area_counts(n_neurons: int, seed: int) -> dict[str, int]:
+    """Draw a plausible recording layout: acronym -> neuron count, summing to ``n_neurons``.
+
+    Every layout has some thalamus (so chapter 4's outcome decoder has inputs) and usually
+    visual cortex; hippocampus, other cortex, midbrain and basal ganglia appear often; a few
+    percent of neurons are ``root``, as in the course's files.
+
+    Args:
+        n_neurons: total number of neurons, at least 20.
+        seed: seeds the draw (independent of :func:`make_session`'s stream for the same seed).
+    """
+    if not isinstance(n_neurons, (int, np.integer)) or n_neurons < 20:
+        raise ValueError(f"n_neurons must be an integer >= 20, got {n_neurons!r}.")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    rng = np.random.default_rng([int(seed), 0x1A7])
+    p_present = {"vis ctx": 0.85, "thal": 1.0, "hipp": 0.75, "other ctx": 0.7,
+                 "midbrain": 0.5, "basal ganglia": 0.35, "cortical subplate": 0.1}
+    groups = [g for g, p in p_present.items() if rng.random() < p]
+    weights = rng.dirichlet(np.full(len(groups), 3.0))
+    n_root = int(round(n_neurons * rng.uniform(0.02, 0.08)))
+    group_counts = _split(n_neurons - n_root, weights, minimum=10)
+    counts: dict[str, int] = {}
+    for group, n_group in zip(groups, group_counts, strict=True):
+        areas = _COMMON_AREAS[group]
+        chosen = rng.choice(len(areas), size=min(len(areas), int(rng.integers(1, 4))),
+                            replace=False)
+        split = _split(n_group, rng.dirichlet(np.full(len(chosen), 2.0)), minimum=3)
+        for i, n in zip(chosen, split, strict=True):
+            counts[areas[i]] = counts.get(areas[i], 0) + int(n)
+    if n_root:
+        counts["root"] = n_root
+    return counts
+
+
+_COMMON_AREAS: dict[str, tuple[str, ...]] = {
+    "vis ctx": ("VISp", "VISam", "VISl", "VISpm", "VISa", "VISrl"),
+    "thal": ("LGd", "LP", "MD", "PO", "LD", "VPM", "TH", "LH", "VAL", "RT", "CL"),
+    "hipp": ("CA1", "DG", "SUB", "CA3", "POST"),
+    "other ctx": ("MOs", "ACA", "PL", "MOp", "SSp", "RSP", "ORB", "ILA"),
+    "midbrain": ("MRN", "SCm", "SCs", "APN", "ZI", "MB", "PAG"),
+    "basal ganglia": ("CP", "ACB", "GPe", "SNr", "LS"),
+    "cortical subplate": ("BLA", "EP"),
+}
+
+
+def _split(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
+    """Integer counts summing to ``total``, proportional to ``weights``, each >= ``minimum``."""
+    minimum = min(minimum, total // len(weights))
+    extra = np.floor(weights * (total - minimum * len(weights))).astype(int)
+    extra[np.argmax(weights)] += total - minimum * len(weights) - extra.sum()
+    return minimum + extra
+
+
+# --------------------------------------------------------------------------- options
+def _check_options(
+    seed: int, n_trials: int, n_bins: int, bin_size: float, stim_onset: float,
+    area_counts: dict[str, int] | None,
+) -> dict[str, int]:
+    """Validate the options of :func:`make_session`; return the area counts to use."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    for name, value, low in (("n_trials", n_trials, 10), ("n_bins", n_bins, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    if not np.isfinite(bin_size) or bin_size <= 0:
+        raise ValueError(f"bin_size must be a positive number of seconds, got {bin_size!r}.")
+    if not np.isfinite(stim_onset) or not 0 <= stim_onset < n_bins * bin_size:
+        raise ValueError(
+            f"stim_onset must lie inside the trial, 0 <= stim_onset < n_bins * bin_size "
+            f"= {n_bins * bin_size:g} s, got {stim_onset!r}."
+        )
+    if area_counts is None:
+        return dict(DEFAULT_AREA_COUNTS)
+    if not isinstance(area_counts, dict) or not area_counts:
+        raise ValueError("area_counts must be a non-empty dict like {'VISp': 80, 'LGd': 40}.")
+    for area, count in area_counts.items():
+        if not isinstance(area, str) or not area.strip():
+            raise ValueError(f"area_counts keys must be acronyms (non-empty str), got {area!r}.")
+        if not isinstance(count, (int, np.integer)) or count < 0:
+            raise ValueError(
+                f"area_counts[{area!r}] must be a non-negative integer, got {count!r}."
+            )
+    if sum(area_counts.values()) == 0:
+        raise ValueError("area_counts has zero neurons in total; give at least one area a count.")
+    return {area.strip(): int(n) for area, n in area_counts.items() if n > 0}
+
+
+# --------------------------------------------------------------------------- behaviour
+def _draw_contrasts(rng: np.random.Generator, n_trials: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right contrasts: often one side blank, sometimes both, sometimes equal."""
+    p_side = np.array([0.42, 0.19, 0.19, 0.20])  # P(0), P(.25), P(.5), P(1) on each side
+    left = rng.choice(_CONTRASTS, size=n_trials, p=p_side)
+    right = rng.choice(_CONTRASTS, size=n_trials, p=p_side)
+    return left, right
+
+
+def _draw_engagement(rng: np.random.Generator, n_trials: int) -> np.ndarray:
+    """A slow engagement state in (0, 1): an AR(1) process across trials that sags late.
+
+    Mice in Steinmetz et al. (2019) disengage in bouts and mostly towards the session's end.
+    """
+    phi = 0.93  # trial-to-trial persistence: bouts last ~15 trials
+    noise = rng.normal(size=n_trials)
+    state = np.empty(n_trials)
+    state[0] = noise[0]
+    for k in range(1, n_trials):
+        state[k] = phi * state[k - 1] + np.sqrt(1 - phi**2) * noise[k]
+    progress = np.arange(n_trials) / n_trials
+    late_drop = 3.0 * np.clip((progress - 0.8) / 0.2, 0, 1)
+    return 1 / (1 + np.exp(-(1.8 + 1.6 * state - late_drop)))
+
+
+def _choice_probabilities(
+    contrast_left: np.ndarray, contrast_right: np.ndarray, engagement: np.ndarray
+) -> np.ndarray:
+    """P(left), P(right), P(no-go) per trial, shape ``(n_trials, 3)``.
+
+    Engaged: the Steinmetz three-way logistic model, ``P(side) ~ exp(bias + slope * c_side**0.6)``
+    and ``P(no-go) ~ 1``. Disengaged: lapses, mostly no-go. Mixed by engagement.
+    """
+    bias, slope, power = -1.0, 5.0, 0.6
+    utility = np.stack([bias + slope * contrast_left**power,
+                        bias + slope * contrast_right**power,
+                        np.zeros_like(contrast_left)], axis=1)
+    engaged = np.exp(utility - utility.max(axis=1, keepdims=True))
+    engaged /= engaged.sum(axis=1, keepdims=True)
+    lapse = np.array([0.2, 0.2, 0.6])
+    return engagement[:, None] * engaged + (1 - engagement[:, None]) * lapse
+
+
+def _reward_probabilities(contrast_left: np.ndarray, contrast_right: np.ndarray) -> np.ndarray:
+    """P(reward | choice) for choices (left, right, no-go), shape ``(n_trials, 3)``.
+
+    Steinmetz rules: the higher contrast side is correct; both blank -> no-go is correct;
+    equal non-zero contrasts -> left or right is rewarded at random (50 %), no-go is wrong.
+    """
+    reward = np.zeros((len(contrast_left), 3))
+    reward[:, 0] = contrast_left > contrast_right
+    reward[:, 1] = contrast_right > contrast_left
+    both_blank = (contrast_left == 0) & (contrast_right == 0)
+    equal = (contrast_left == contrast_right) & ~both_blank
+    reward[both_blank, 2] = 1.0
+    reward[equal, :2] = 0.5
+    return reward
+
+
+def _simulate_behaviour(rng: np.random.Generator, n_trials: int) -> _Behaviour:
+    """Draw contrasts, engagement, choices, rewards and timing for every trial."""
+    contrast_left, contrast_right = _draw_contrasts(rng, n_trials)
+    engagement = _draw_engagement(rng, n_trials)
+    p_choice = _choice_probabilities(contrast_left, contrast_right, engagement)
+    p_reward = _reward_probabilities(contrast_left, contrast_right)
+    p_correct = (p_choice * p_reward).sum(axis=1)
+    choice_index = (rng.random(n_trials)[:, None] > np.cumsum(p_choice, axis=1)).sum(axis=1)
+    choice_index = np.minimum(choice_index, 2)
+    response = np.array([1, -1, 0])[choice_index]
+    rewarded = rng.random(n_trials) < p_reward[np.arange(n_trials), choice_index]
+    feedback_type = np.where(rewarded, 1, -1)
+    gocue = rng.uniform(0.5, 1.2, size=n_trials)
+    reaction = 0.12 + rng.lognormal(np.log(0.25), 0.45, size=n_trials) * (1.6 - 0.6 * engagement)
+    move_time = np.where(response != 0, np.minimum(reaction, 1.4), np.nan)
+    return _Behaviour(contrast_left, contrast_right, engagement, p_choice, response,
+                      feedback_type, p_correct, gocue, move_time)
+
+
+# --------------------------------------------------------------------------- latents
+def _visual_kernel(time: np.ndarray, latency: float = 0.045) -> np.ndarray:
+    """Visual response time course, peak 1: an onset transient and a slower sustained part."""
+    lag = np.clip(time - latency, 0, None)
+    transient = (lag / 0.04) * np.exp(1 - lag / 0.04)
+    sustained = 0.35 * (1 - np.exp(-lag / 0.05)) * np.exp(-lag / 0.5)
+    kernel = transient + sustained
+    return kernel / max(kernel.max(), 1e-12)
+
+
+def _movement_kernels(time: np.ndarray, move_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Choice ramp and action bump, each ``(n_trials, n_bins)``; zero on no-go trials."""
+    lag = time[None, :] - np.nan_to_num(move_time, nan=np.inf)[:, None]
+    ramp = np.where(lag < 0, np.exp(np.clip(lag, -10, 0) / 0.12), np.exp(-np.clip(lag, 0, None)
+                                                                        / 0.35))
+    action = np.clip(lag + 0.05, 0, None) / 0.12
+    action = action * np.exp(1 - action)
+    return ramp, action
+
+
+def _simulate_latents(
+    rng: np.random.Generator, behaviour: _Behaviour, time: np.ndarray, bin_size: float
+) -> np.ndarray:
+    """All latents, float32 ``(n_trials, n_bins, n_latents)`` in the order of LATENT_NAMES."""
+    n_trials, n_bins = len(behaviour.engagement), len(time)
+    latents = np.zeros((n_trials, n_bins, len(LATENT_NAMES)), dtype=np.float32)
+    kernel = _visual_kernel(time)
+    latents[:, :, 0] = np.sqrt(behaviour.contrast_left)[:, None] * kernel
+    latents[:, :, 1] = np.sqrt(behaviour.contrast_right)[:, None] * kernel
+    ramp, action = _movement_kernels(time, behaviour.move_time)
+    latents[:, :, 2] = behaviour.response[:, None] * ramp
+    latents[:, :, 3] = action
+    latents[:, :, 4] = behaviour.engagement[:, None]
+    latents[:, :, 5] = rng.normal(size=n_trials)[:, None]
+    latents[:, :, 6:] = _smooth_noise(rng, n_trials, n_bins, _N_SHARED, 0.1 / bin_size)
+    return latents
+
+
+def _smooth_noise(
+    rng: np.random.Generator, n_trials: int, n_bins: int, n_series: int, sigma_bins: float
+) -> np.ndarray:
+    """Gaussian-smoothed white noise, unit variance, ``(n_trials, n_bins, n_series)``."""
+    pad = int(np.ceil(4 * sigma_bins))
+    noise = rng.normal(size=(n_trials, n_bins + 2 * pad, n_series))
+    smooth = gaussian_filter1d(noise, sigma_bins, axis=1, mode="constant")[:, pad:pad + n_bins]
+    return smooth / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+
+
+# --------------------------------------------------------------------------- neurons
+def _draw_neurons(
+    rng: np.random.Generator, brain_area: np.ndarray, bin_size: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-neuron parameters.
+
+    Returns:
+        log_baseline: log rate in spikes per bin at zero latents, ``(n_neurons,)``.
+        loadings: weight of each latent on the log rate, ``(n_neurons, n_latents)``.
+        private_shape: shape of each neuron's private gamma gain (larger = less
+            over-dispersed), ``(n_neurons,)``.
+    """
+    n_neurons = len(brain_area)
+    region = region_of(brain_area)
+    rate_hz = rng.lognormal(np.log(1.2), 1.25, size=n_neurons)
+    log_baseline = np.log(rate_hz * bin_size)
+    loadings = np.zeros((n_neurons, len(LATENT_NAMES)))
+    loadings[:, 0:2] = _stimulus_loadings(rng, brain_area, region)
+    loadings[:, 2:4] = _movement_loadings(rng, brain_area, region)
+    loadings[:, 4] = _engagement_loadings(rng, region)
+    loadings[:, 5] = 0.2 * rng.uniform(0.5, 1.5, size=n_neurons)
+    shared_scale = np.where(region == "vis ctx", 0.35, 0.2)
+    loadings[:, 6:] = shared_scale[:, None] * rng.normal(size=(n_neurons, _N_SHARED))
+    private_shape = rng.lognormal(np.log(1.5), 0.4, size=n_neurons)
+    return log_baseline, loadings, private_shape
+
+
+def _stimulus_loadings(
+    rng: np.random.Generator, brain_area: np.ndarray, region: np.ndarray
+) -> np.ndarray:
+    """(left, right) visual loadings: contralateral (right) preference, ``(n_neurons, 2)``."""
+    visual = np.isin(brain_area, _VISUAL_THALAMUS + _VISUAL_MIDBRAIN) | (region == "vis ctx")
+    p_responsive = np.where(visual, 0.45, np.where(np.isin(brain_area, _CHOICE_CORTEX), 0.08, 0))
+    responsive = rng.random(len(region)) < p_responsive
+    amplitude = responsive * rng.lognormal(np.log(1.0), 0.5, size=len(region))
+    ipsi = rng.uniform(0.0, 0.4, size=len(region))
+    return np.stack([amplitude * ipsi, amplitude], axis=1)
+
+
+def _movement_loadings(
+    rng: np.random.Generator, brain_area: np.ndarray, region: np.ndarray
+) -> np.ndarray:
+    """(choice, action) loadings, ``(n_neurons, 2)``: choice in frontal/midbrain/basal ganglia,
+    action nearly everywhere except thalamus (kept free of outcome information, see docs)."""
+    n = len(region)
+    choice_area = np.isin(brain_area, _CHOICE_CORTEX) | np.isin(region, ("midbrain",
+                                                                          "basal ganglia"))
+    choice = (rng.random(n) < np.where(choice_area, 0.25, 0.0)) * rng.normal(0, 0.6, size=n)
+    p_action = np.where(region == "thal", 0.0, np.where(choice_area, 0.5, 0.25))
+    action = (rng.random(n) < p_action) * rng.normal(0.3, 0.4, size=n)
+    return np.stack([choice, action], axis=1)
+
+
+def _engagement_loadings(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
+    """Engagement raises subcortical and lowers neocortical rates, ``(n_neurons,)``."""
+    sign = np.where(np.isin(region, _SUBCORTICAL), 1.0,
+                    np.where(np.isin(region, _NEOCORTICAL), -1.0, 0.0))
+    mixed = sign == 0
+    sign[mixed] = rng.choice([-1.0, 1.0], size=int(mixed.sum()))
+    strength = np.where(region == "thal", 1.2, 0.6)
+    engaged = rng.random(len(region)) < 0.6
+    return engaged * sign * strength * rng.lognormal(0, 0.4, size=len(region))
+
+
+def _rates(log_baseline: np.ndarray, loadings: np.ndarray, latents: np.ndarray) -> np.ndarray:
+    """``exp(log_baseline + loadings @ latents)``, float32 spikes per bin,
+    ``(n_neurons, n_trials, n_bins)``."""
+    n_trials, n_bins, n_latents = latents.shape
+    flat = latents.reshape(-1, n_latents).T  # (n_latents, n_trials * n_bins)
+    rates = loadings.astype(np.float32) @ flat
+    rates += log_baseline.astype(np.float32)[:, None]
+    np.exp(rates, out=rates)
+    return rates.reshape(len(log_baseline), n_trials, n_bins)
+
+
+def _sample_spikes(
+    rng: np.random.Generator, rates: np.ndarray, private_shape: np.ndarray, chunk: int = 64
+) -> np.ndarray:
+    """Poisson spikes with a private gamma gain of mean 1 per neuron and trial, int16.
+
+    Exact and fast for sparse counts: the trial total is Poisson(gain * sum of rates), and each
+    spike then falls in a bin with probability proportional to that bin's rate (the splitting
+    property of the Poisson process), so only the spikes themselves are drawn one by one.
+    """
+    n_neurons, n_trials, n_bins = rates.shape
+    spikes = np.empty(rates.shape, dtype=np.int16)
+    for start in range(0, n_neurons, chunk):
+        block = rates[start:start + chunk].reshape(-1, n_bins)
+        shape = np.repeat(private_shape[start:start + chunk], n_trials)
+        gain = rng.gamma(shape, 1 / shape)
+        cumulative = np.cumsum(block, axis=1, dtype=np.float64)
+        totals = cumulative[:, -1].copy()
+        counts_per_row = rng.poisson(gain * totals)
+        rows = np.repeat(np.arange(len(block)), counts_per_row)
+        # Row r's normalised cumulative rates, shifted by r, lie in (r, r + 1]: one sorted array.
+        cumulative /= np.maximum(totals, 1e-300)[:, None]
+        cumulative += np.arange(len(block))[:, None]
+        flat_bins = np.searchsorted(cumulative.ravel(), rows + rng.random(len(rows)), side="right")
+        flat_bins = np.minimum(flat_bins, (rows + 1) * n_bins - 1)
+        counts = np.bincount(flat_bins, minlength=block.size)
+        spikes[start:start + chunk] = counts.reshape(-1, n_trials, n_bins)
+    return spikes
