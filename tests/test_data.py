@@ -1,0 +1,588 @@
+"""Tests for helpers.data: the course-file reader, the cache, load_session, splits and balancing.
+
+Real data are never downloaded here: a small file in the course's exact format is written to a
+temporary folder, and the network is replaced by fakes (monkeypatch).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from helpers import data
+from helpers.data import (
+    SESSIONS,
+    DataFormatError,
+    DataUnavailableError,
+    Session,
+    balance_trials,
+    list_sessions,
+    load_session,
+    read_steinmetz_npz,
+    resolve_session,
+    split_trials,
+)
+
+AREAS = np.array(["VISp", " TT", "LGd", "root", "CA1", "MOs", "TH", "VISam"])
+
+
+# --------------------------------------------------------------------------- fixtures
+def course_entry(seed: int, mouse: str, date: str, n_neurons: int = 8, n_trials: int = 12,
+                 n_bins: int = 250) -> dict:
+    """One session dict exactly as in the course's files (extra keys included)."""
+    rng = np.random.default_rng(seed)
+    n = (n_trials, 1)
+    return {
+        "spks": rng.poisson(0.2, (n_neurons, n_trials, n_bins)).astype(np.uint8),
+        "brain_area": AREAS[np.arange(n_neurons) % len(AREAS)],
+        "ccf": rng.normal(size=(n_neurons, 3)),
+        "trough_to_peak": rng.integers(5, 25, n_neurons),
+        "contrast_left": rng.choice([0, 0.25, 0.5, 1.0], n_trials),
+        "contrast_right": rng.choice([0, 0.25, 0.5, 1.0], n_trials),
+        "response": rng.choice([-1.0, 0.0, 1.0], n_trials),
+        "feedback_type": rng.choice([-1.0, 1.0], n_trials),
+        "gocue": rng.uniform(0.4, 1.2, n),
+        "response_time": rng.uniform(0.6, 2.0, n),
+        "feedback_time": rng.uniform(0.6, 2.0, n),
+        "prev_reward": rng.uniform(-1, 0, n),
+        "reaction_time": rng.uniform(0, 1, (n_trials, 2)),
+        "wheel": rng.integers(-2, 3, (1, n_trials, n_bins)),
+        "pupil": rng.normal(size=(3, n_trials, n_bins)),
+        "active_trials": np.ones(n_trials + 4, dtype=bool),
+        "mouse_name": mouse,
+        "date_exp": date,
+        "bin_size": 0.01,
+        "stim_onset": 0.5,
+    }
+
+
+def write_course_file(path: Path, entries: list[dict]) -> Path:
+    dat = np.empty(len(entries), dtype=object)
+    dat[:] = entries
+    np.savez(path, dat=dat)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No forced source, no remembered network failure, no simulated session in memory."""
+    monkeypatch.delenv("STEINMETZ_SOURCE", raising=False)
+    monkeypatch.delenv("STEINMETZ_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "_network_failure", None)
+    monkeypatch.setattr(data, "_last_simulated", {})
+
+
+@pytest.fixture
+def part0(tmp_path) -> Path:
+    """steinmetz_part0.npz with sessions 0 and 1 (Cori), in the course's format."""
+    entries = [course_entry(0, "Cori", "2016-12-14"), course_entry(1, "Cori", "2016-12-17", 6, 9)]
+    return write_course_file(tmp_path / "steinmetz_part0.npz", entries)
+
+
+@pytest.fixture
+def offline(monkeypatch) -> list[str]:
+    """The network probe says there is no internet; returns the list of probed URLs."""
+    probed: list[str] = []
+
+    def probe(url, timeout=5.0):
+        probed.append(url)
+        return "cannot reach osf.io (gaierror: no such host)"
+
+    monkeypatch.setattr(data, "_probe_network", probe)
+    return probed
+
+
+@pytest.fixture
+def fake_simulation(monkeypatch) -> list[int]:
+    """A tiny stand-in for simulated_session (the real one takes seconds); returns the calls."""
+    calls: list[int] = []
+
+    def simulate(index):
+        calls.append(index)
+        entry = course_entry(index, SESSIONS[index].mouse_name, SESSIONS[index].date_exp)
+        session = data._session_from_dict(entry, "fake")
+        session.source = "simulated"
+        return session
+
+    monkeypatch.setattr(data, "simulated_session", simulate)
+    return calls
+
+
+def files_in(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------- the table
+def test_sessions_table():
+    assert len(SESSIONS) == 39
+    assert [s.index for s in SESSIONS] == list(range(39))
+    assert SESSIONS[11].name == "Lederberg 2017-12-05" and SESSIONS[11].n_trials == 340
+    assert SESSIONS[0].n_neurons == 734 and SESSIONS[25].n_neurons == 1056
+    assert SESSIONS[38].mouse_name == "Theiler"
+    assert all(200 <= s.n_trials <= 450 and 400 <= s.n_neurons <= 1800 for s in SESSIONS)
+
+
+def test_session_layouts():
+    from helpers import surrogate
+
+    assert data.session_layout(11) == surrogate.DEFAULT_AREA_COUNTS
+    layout = data.session_layout(17)
+    thalamus = {a: n for a, n in layout.items() if data.region_of([a])[0] == "thal"}
+    assert thalamus == {"LGd": 89, "TH": 175}
+    for index in (0, 17, 30):
+        assert sum(data.session_layout(index).values()) == SESSIONS[index].n_neurons
+
+
+# --------------------------------------------------------------------------- naming
+@pytest.mark.parametrize("name", ["Lederberg 2017-12-05", "lederberg  2017-12-05",
+                                  " LEDERBERG_2017-12-05 ", "11", 11, np.int64(11)])
+def test_resolve_session(name, tmp_path):
+    assert resolve_session(name, data_dir=tmp_path) == 11
+
+
+@pytest.mark.parametrize("bad", [39, -1, 100])
+def test_resolve_session_out_of_range(bad, tmp_path):
+    with pytest.raises(ValueError, match="out of range.*0-38"):
+        resolve_session(bad, data_dir=tmp_path)
+
+
+def test_resolve_unknown_name_suggests(tmp_path):
+    with pytest.raises(ValueError, match="Unknown session 'Nobody 2020-01-01'.*list_sessions"):
+        resolve_session("Nobody 2020-01-01", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="Did you mean.*Lederberg 2017-12-05"):
+        resolve_session("Lederberg 2017-12-5", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("bad", [True, 3.0, None, [11]])
+def test_resolve_session_bad_type(bad, tmp_path):
+    with pytest.raises(TypeError, match="index 0-38 or a name"):
+        resolve_session(bad, data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- reading files
+def test_read_course_file(part0):
+    sessions = read_steinmetz_npz(part0)
+    assert [s.name for s in sessions] == ["Cori 2016-12-14", "Cori 2016-12-17"]
+    first, raw = sessions[0], course_entry(0, "Cori", "2016-12-14")
+    assert first.source == "real" and first.truth is None
+    assert first.spikes.shape == (8, 12, 250) and first.spikes.dtype == np.uint8
+    np.testing.assert_array_equal(first.spikes, raw["spks"])
+    assert first.brain_area[1] == "TT" and first.region[1] == "other ctx"  # " TT" stripped
+    np.testing.assert_array_equal(first.response, raw["response"])
+    assert first.feedback_type.dtype == np.int64
+    assert set(first.events) == {"gocue", "response_time", "feedback_time"}
+    np.testing.assert_allclose(first.events["gocue"], raw["gocue"][:, 0])
+    assert first.events["gocue"].shape == (12,)
+    assert first.bin_size == 0.01 and first.stim_onset == 0.5
+    assert sessions[1].spikes.shape == (6, 9, 250)
+
+
+def test_read_float_counts_become_uint8(tmp_path):
+    entry = course_entry(0, "Cori", "2016-12-14")
+    entry["spks"] = entry["spks"].astype(float)
+    sessions = read_steinmetz_npz(write_course_file(tmp_path / "f.npz", [entry]))
+    assert sessions[0].spikes.dtype == np.uint8
+
+
+def test_read_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="osf.io/agvxh"):
+        read_steinmetz_npz(tmp_path / "steinmetz_part0.npz")
+
+
+def test_read_truncated_file(part0):
+    part0.write_bytes(part0.read_bytes()[: part0.stat().st_size // 2])
+    with pytest.raises(DataFormatError, match="truncated or corrupted.*Delete .*load_session"):
+        read_steinmetz_npz(part0)
+
+
+def test_read_garbage_file(tmp_path):
+    path = tmp_path / "steinmetz_part1.npz"
+    path.write_bytes(b"<html>Too many requests</html>")
+    with pytest.raises(DataFormatError, match="corrupted.*Delete"):
+        read_steinmetz_npz(path)
+
+
+def test_read_corrupted_pickle(tmp_path):
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    raw = buffer.getvalue()
+    path = tmp_path / "bad.npz"
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:  # a valid zip whose pickle is cut short
+        archive.writestr("dat.npy", raw[: len(raw) - 10])
+    with pytest.raises(DataFormatError, match="could not be read"):
+        read_steinmetz_npz(path)
+
+
+def test_read_no_dat(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, spks=np.zeros(3))
+    with pytest.raises(DataFormatError, match="no 'dat' array"):
+        read_steinmetz_npz(path)
+
+
+def test_read_dat_not_dicts(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, dat=np.arange(3))
+    with pytest.raises(DataFormatError, match="1-D object array of dicts"):
+        read_steinmetz_npz(path)
+
+
+def test_read_missing_key(tmp_path):
+    entry = course_entry(0, "Cori", "2016-12-14")
+    del entry["feedback_type"]
+    with pytest.raises(DataFormatError, match=r"session 0 lacks the key\(s\) \['feedback_type'\]"):
+        read_steinmetz_npz(write_course_file(tmp_path / "x.npz", [entry]))
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("brain_area", np.array(["VISp"] * 3), "brain_area has 3 entries"),
+    ("contrast_left", np.zeros(5), "contrast_left has 5 entries"),
+    ("gocue", np.zeros((4, 1)), "events\\['gocue'\\] has 4 entries"),
+    ("spks", np.zeros((8, 12)), "spks must be"),
+    ("spks", np.full((8, 12, 250), 0.5), "whole spike counts"),
+    ("spks", -np.ones((8, 12, 250)), "non-negative"),
+    ("feedback_type", np.zeros(12), "feedback_type must contain only"),
+    ("response", np.full(12, 0.5), "response must contain only"),
+])
+def test_read_inconsistent(tmp_path, key, value, message):
+    entry = course_entry(0, "Cori", "2016-12-14")
+    entry[key] = value
+    with pytest.raises(DataFormatError, match=message):
+        read_steinmetz_npz(write_course_file(tmp_path / "x.npz", [entry]))
+
+
+# --------------------------------------------------------------------------- the cache
+def test_load_real_from_local_file(part0):
+    directory = part0.parent
+    session = load_session(0, source="real", data_dir=directory)
+    expected = read_steinmetz_npz(part0)[0]
+    assert session.source == "real" and session.name == "Cori 2016-12-14"
+    np.testing.assert_array_equal(session.spikes, expected.spikes)
+    assert session.spikes.dtype == np.uint8
+    for name in ("brain_area", "contrast_left", "contrast_right", "feedback_type", "response"):
+        np.testing.assert_array_equal(getattr(session, name), getattr(expected, name))
+    np.testing.assert_allclose(session.events["feedback_time"], expected.events["feedback_time"])
+    # split once, both sessions, without pickles and without temporary files
+    assert files_in(directory) == ["steinmetz_part0.npz", "steinmetz_sessions/session_00.npz",
+                                   "steinmetz_sessions/session_01.npz"]
+    with np.load(directory / "steinmetz_sessions/session_01.npz", allow_pickle=False) as npz:
+        assert npz["brain_area"].dtype.kind == "U" and npz["spikes"].shape == (6, 9, 250)
+    part0.unlink()  # later loads never need the big file again
+    again = load_session("cori  2016-12-17", source="real", data_dir=directory)
+    assert again.spikes.shape == (6, 9, 250)
+
+
+def test_load_real_session_not_in_file(part0):
+    with pytest.raises(DataFormatError, match=r"holds sessions \[0, 1\] but not session 2"):
+        load_session(2, source="real", data_dir=part0.parent)
+
+
+def test_real_names_from_cache_win(tmp_path):
+    write_course_file(tmp_path / "steinmetz_part0.npz", [course_entry(0, "Cori", "2016-12-15")])
+    load_session(0, source="real", data_dir=tmp_path, verbose=False)
+    assert resolve_session("Cori 2016-12-15", data_dir=tmp_path) == 0
+
+
+def test_corrupted_cache_file(part0):
+    load_session(0, source="real", data_dir=part0.parent)
+    cached = part0.parent / "steinmetz_sessions" / "session_00.npz"
+    cached.write_bytes(cached.read_bytes()[:100])
+    with pytest.raises(DataFormatError, match="session_00.npz is unreadable.*Delete"):
+        load_session(0, source="real", data_dir=part0.parent)
+
+
+def test_cache_from_other_version(part0, monkeypatch):
+    load_session(0, source="real", data_dir=part0.parent)
+    monkeypatch.setattr(data, "_CACHE_FORMAT", 99)
+    with pytest.raises(DataFormatError, match="another version of helpers"):
+        load_session(0, source="real", data_dir=part0.parent)
+
+
+def test_interrupted_split_leaves_no_file(part0, monkeypatch):
+    def crash(file, **arrays):
+        file.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        load_session(0, source="real", data_dir=part0.parent)
+    assert files_in(part0.parent) == ["steinmetz_part0.npz"]
+
+
+def test_cache_refuses_object_arrays(tmp_path):
+    with pytest.raises(TypeError, match="pickle"):
+        data._write_atomically(tmp_path / "x.npz", {"a": np.array([{}], dtype=object)})
+    assert files_in(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- downloading
+def test_download_then_cached(tmp_path, monkeypatch):
+    calls = []
+
+    def retrieve(url, known_hash, fname, path, downloader):
+        calls.append(url)
+        assert downloader.kwargs["timeout"][0] <= 10 and downloader.progressbar
+        write_course_file(Path(path) / fname, [course_entry(0, "Cori", "2016-12-14")])
+        return str(Path(path) / fname)
+
+    monkeypatch.setattr(data, "_probe_network", lambda url, timeout=5.0: None)
+    monkeypatch.setattr(data.pooch, "retrieve", retrieve)
+    session = load_session("Cori 2016-12-14", data_dir=tmp_path)  # auto
+    assert session.source == "real" and calls == ["https://osf.io/agvxh/download"]
+    load_session(0, source="real", data_dir=tmp_path)
+    assert len(calls) == 1
+
+
+def test_failed_download_real_raises_and_leaves_nothing(tmp_path, monkeypatch):
+    def broken_downloader(url, output_file, pooch_instance):
+        Path(output_file).write_bytes(b"PK\x03\x04 the first bytes")  # then the line drops
+        raise requests.exceptions.ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(data, "_probe_network", lambda url, timeout=5.0: None)
+    monkeypatch.setattr(data, "_make_downloader", lambda: broken_downloader)
+    with pytest.raises(DataUnavailableError) as info:
+        load_session(11, source="real", data_dir=tmp_path)
+    assert isinstance(info.value, ConnectionError)
+    message = str(info.value)
+    assert "steinmetz_part0.npz" in message and "connection reset" in message
+    assert "STEINMETZ_SOURCE=simulated" in message and str(tmp_path) in message
+    assert files_in(tmp_path) == []  # pooch's temporary file is gone
+
+
+def test_real_without_network(tmp_path, offline):
+    with pytest.raises(DataUnavailableError, match="no internet.*STEINMETZ_SOURCE=simulated"):
+        load_session(30, source="real", data_dir=tmp_path)
+    assert offline == ["https://osf.io/ehmw2/download"] and files_in(tmp_path) == []
+
+
+def test_auto_falls_back_once(tmp_path, offline, fake_simulation, capsys):
+    session = load_session("Lederberg 2017-12-05", data_dir=tmp_path)
+    assert session.source == "simulated" and fake_simulation == [11]
+    banner = capsys.readouterr().out
+    assert "SIMULATED data for session 11 (Lederberg 2017-12-05)" in banner
+    assert "cannot reach osf.io" in banner
+    load_session(12, data_dir=tmp_path)
+    assert len(offline) == 1  # the failure is remembered: no second attempt
+    assert "SIMULATED" in capsys.readouterr().out
+    with pytest.raises(DataUnavailableError):  # an explicit request for real data still tries
+        load_session(12, source="real", data_dir=tmp_path)
+    assert len(offline) == 2
+
+
+def test_auto_uses_cache_offline(part0, offline):
+    session = load_session(1, data_dir=part0.parent)
+    assert session.source == "real" and offline == []
+
+
+def test_auto_raises_on_corrupted_download(tmp_path, offline, fake_simulation):
+    (tmp_path / "steinmetz_part0.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataFormatError, match="Delete"):
+        load_session(0, data_dir=tmp_path)
+
+
+def test_download_course_file_bad_part(tmp_path):
+    with pytest.raises(ValueError, match="part must be 0, 1 or 2"):
+        data.download_course_file(3, tmp_path)
+
+
+def test_probe_is_bounded():
+    start = time.perf_counter()
+    reason = data._probe_network("https://10.255.255.1/", timeout=0.5)  # unroutable address
+    assert time.perf_counter() - start < 3
+    assert reason is None or "10.255.255.1" in reason
+
+
+def test_probe_skipped_behind_proxy(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    assert data._probe_network("https://osf.io/agvxh/download") is None
+
+
+# --------------------------------------------------------------------------- sources
+def test_environment_forces_simulated(tmp_path, monkeypatch, fake_simulation, capsys):
+    monkeypatch.setenv("STEINMETZ_SOURCE", "simulated")
+    session = load_session(3, source="real", data_dir=tmp_path)
+    assert session.source == "simulated"
+    assert "STEINMETZ_SOURCE='simulated'" in capsys.readouterr().out
+    assert files_in(tmp_path) == []
+
+
+def test_bad_sources(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="Unknown source 'web'"):
+        load_session(0, source="web", data_dir=tmp_path)
+    monkeypatch.setenv("STEINMETZ_SOURCE", "internet")
+    with pytest.raises(ValueError, match="STEINMETZ_SOURCE='internet'.*unset it"):
+        load_session(0, data_dir=tmp_path)
+
+
+def test_simulated_session_layout():
+    session = load_session(15, source="simulated", verbose=False)
+    assert session.source == "simulated" and session.name == "Lederberg 2017-12-09"
+    assert session.spikes.shape == (474, 280, 250) and session.truth is not None
+    again = data.simulated_session("Lederberg 2017-12-09")  # from memory, a new object
+    assert again is not session and again.spikes is session.spikes
+
+
+def test_data_dir(tmp_path, monkeypatch):
+    assert data.data_dir() == Path(data.__file__).resolve().parent.parent / "data"
+    monkeypatch.setenv("STEINMETZ_DATA_DIR", str(tmp_path / "cache"))
+    assert data.data_dir() == tmp_path / "cache"
+    assert data.data_dir(tmp_path) == tmp_path
+
+
+def test_available_source(part0, monkeypatch, offline):
+    assert data.available_source(0, data_dir=part0.parent).startswith("real (cached")
+    assert data.available_source(11, data_dir=part0.parent).startswith("real (cached")  # part 0
+    assert data.available_source(30, data_dir=part0.parent).startswith("simulated (no internet")
+    monkeypatch.setenv("STEINMETZ_SOURCE", "simulated")
+    assert data.available_source(0, data_dir=part0.parent).startswith("simulated")
+
+
+# --------------------------------------------------------------------------- list_sessions
+def test_list_sessions_simulated(tmp_path):
+    table = list_sessions(source="simulated", data_dir=tmp_path)
+    assert table.shape[0] == 39 and table.index.tolist() == list(range(39))
+    regions = [*data.REGION_GROUPS, data.OTHER_REGION]
+    assert (table[regions].sum(axis=1) == table["n_neurons"]).all()
+    assert table.loc[11, "thal"] == 155 and (table["source"] == "simulated").all()
+
+
+def test_list_sessions_uses_real_cache(part0):
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    table = list_sessions(data_dir=part0.parent)
+    assert table.loc[0, "source"] == "real" and table.loc[0, "n_neurons"] == 8
+    assert table.loc[0, "n_trials"] == 12 and table.loc[0, "other ctx"] == 2  # MOs and " TT"
+    assert table.loc[1, "source"] == "real"  # split at the same time as session 0
+    assert table.loc[2, "source"] == "simulated"  # not in the cache: the simulated layout
+
+
+# --------------------------------------------------------------------------- select
+def test_select_region_without_neurons(part0):
+    session = read_steinmetz_npz(part0)[0]
+    with pytest.raises(ValueError, match="No neurons.*match regions=\\['midbrain'\\].*recorded"):
+        session.select(regions="midbrain")
+    assert session.select(areas=["LGd", "TH"]).n_neurons == 2
+
+
+def test_session_events_validated():
+    with pytest.raises(ValueError, match="events\\['gocue'\\] has 2 entries"):
+        Session(spikes=np.zeros((1, 3, 4), int), brain_area=["VISp"], contrast_left=np.zeros(3),
+                contrast_right=np.zeros(3), feedback_type=np.ones(3),
+                events={"gocue": np.zeros(2)})
+
+
+# --------------------------------------------------------------------------- split_trials
+def test_split_trials_basic():
+    train, test = split_trials(100, 0.2, seed=1)
+    assert len(test) == 20 and len(train) == 80
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
+    again = split_trials(100, 0.2, seed=1)
+    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
+    assert not np.array_equal(test, split_trials(100, 0.2, seed=2)[1])
+
+
+def test_split_trials_stratified():
+    labels = np.array([1] * 70 + [0] * 30)
+    train, test = split_trials(labels, 0.2, seed=0)  # labels -> stratified by default
+    assert labels[test].sum() == 14 and len(test) == 20
+    _, test = split_trials(100, 0.2, stratify=labels)
+    assert labels[test].sum() == 14
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((100, 0.0), {}, "strictly between 0 and 1"),
+    ((100, 1.0), {}, "strictly between 0 and 1"),
+    ((100, 1.5), {}, "strictly between 0 and 1"),
+    ((1, 0.5), {}, "both sets need at least one trial"),
+    ((np.ones(10), 0.2), {}, "single class"),
+    ((np.array([0] * 9 + [1]), 0.2), {}, r"class\(es\) \[1\] have fewer than 2"),
+    ((10, 0.2), {"stratify": np.ones(9)}, "one label per trial"),
+    ((10, 0.2), {"stratify": True}, "needs labels"),
+    ((np.ones((5, 2)), 0.2), {}, "1-D"),
+    ((np.array([0, 1] * 3 + [2] * 2), 0.1), {}, "Cannot stratify"),
+])
+def test_split_trials_bad_input(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        split_trials(*args, **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 300), fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**31))
+def test_split_trials_property(n, fraction, seed):
+    assume(np.ceil(n * fraction) < n)
+    train, test = split_trials(n, fraction, seed=seed)
+    assert len(np.intersect1d(train, test)) == 0
+    assert len(np.unique(train)) == len(train) and len(np.unique(test)) == len(test)
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(n))
+    assert len(test) == int(np.ceil(n * fraction))
+
+
+@settings(max_examples=40, deadline=None)
+@given(labels=st.lists(st.sampled_from([0, 1, 2]), min_size=4, max_size=200),
+       fraction=st.floats(0.1, 0.5), seed=st.integers(0, 1000))
+def test_split_trials_stratified_property(labels, fraction, seed):
+    labels = np.array(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = int(np.ceil(len(labels) * fraction))
+    assume(len(classes) >= 2 and counts.min() >= 2 and len(classes) <= n_test < len(labels))
+    assume(len(labels) - n_test >= len(classes))
+    train, test = split_trials(labels, fraction, seed=seed)
+    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(labels)
+    for c, count in zip(classes, counts, strict=True):  # each class's share kept to +-1 trial
+        assert abs(np.sum(labels[test] == c) - count * n_test / len(labels)) <= 1
+
+
+# --------------------------------------------------------------------------- balance_trials
+def test_balance_trials_basic():
+    labels = np.array([True] * 236 + [False] * 104)
+    chosen = balance_trials(labels, seed=0)
+    assert len(chosen) == 208 and labels[chosen].sum() == 104
+    assert np.array_equal(chosen, balance_trials(labels, seed=0))
+    assert not np.array_equal(np.sort(chosen), np.arange(208))  # shuffled, not trial order
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.ones(5), "single class"),
+    (np.array([]), "non-empty 1-D"),
+    (np.ones((3, 2)), "non-empty 1-D"),
+])
+def test_balance_trials_bad_input(labels, message):
+    with pytest.raises(ValueError, match=message):
+        balance_trials(labels)
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels=st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size=300),
+       seed=st.integers(0, 2**31))
+def test_balance_trials_property(labels, seed):
+    labels = np.array(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    assume(len(classes) >= 2)
+    chosen = balance_trials(labels, seed)
+    assert len(np.unique(chosen)) == len(chosen) == len(classes) * counts.min()
+    assert chosen.min() >= 0 and chosen.max() < len(labels)
+    _, chosen_counts = np.unique(labels[chosen], return_counts=True)
+    assert (chosen_counts == counts.min()).all()
+
+
+def test_split_then_balance_never_mixes():
+    labels = np.random.default_rng(0).random(340) < 0.69
+    train, test = split_trials(labels, 0.2, seed=0)
+    balanced = train[balance_trials(labels[train], seed=0)]
+    assert len(np.intersect1d(balanced, test)) == 0
+    assert labels[balanced].mean() == 0.5
+
+
+def test_no_stray_files_in_checkout():
+    """The tests wrote nothing into the repository's data folder."""
+    checkout = Path(data.__file__).resolve().parent.parent / "data"
+    assert not any(name.endswith(".tmp") for name in os.listdir(checkout))
