@@ -1,0 +1,177 @@
+"""Figures shared by several chapters: rasters, PSTHs, the psychometric curve (chapter 1).
+
+Every function draws into ``ax`` (a new figure when ``None``) and returns the axes, so a chapter
+can combine panels and set its own titles. Times are in seconds from stimulus onset, rates in
+spikes per second.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+
+from helpers.data import OTHER_REGION, REGION_GROUPS, Session
+
+#: One colour per region group, the same in every chapter.
+REGION_COLORS: dict[str, str] = {
+    **{group: to_hex(color) for group, color in zip(REGION_GROUPS, plt.get_cmap("tab10").colors,
+                                                     strict=False)},
+    OTHER_REGION: "0.6",
+}
+
+#: Names of the wheel choices (``Session.response``), for legends.
+CHOICE_NAMES: dict[int, str] = {1: "left", -1: "right", 0: "no-go"}
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _check_trials(session: Session, trials: np.ndarray | None) -> np.ndarray:
+    """Trial indices (from indices or a boolean mask); all trials when ``None``."""
+    if trials is None:
+        return np.arange(session.n_trials)
+    trials = np.asarray(trials)
+    if trials.dtype == bool:
+        if trials.shape != (session.n_trials,):
+            raise ValueError(f"A trial mask needs {session.n_trials} entries, got {trials.shape}.")
+        trials = np.flatnonzero(trials)
+    if trials.size == 0:
+        raise ValueError("No trials selected: pass at least one trial index.")
+    if trials.min() < 0 or trials.max() >= session.n_trials:
+        raise ValueError(f"Trial indices must lie in 0..{session.n_trials - 1}.")
+    return trials
+
+
+def region_order(session: Session) -> np.ndarray:
+    """Neuron indices sorted by region group (in :data:`~helpers.data.REGION_GROUPS` order)."""
+    rank = {region: i for i, region in enumerate((*REGION_GROUPS, OTHER_REGION))}
+    return np.argsort([rank[r] for r in session.region], kind="stable")
+
+
+def plot_raster(session: Session, trial: int, *, ax: Axes | None = None,
+                marker_size: float = 1.5) -> Axes:
+    """Spikes of every neuron in one trial, neurons grouped and coloured by region.
+
+    Args:
+        session: the session.
+        trial: trial index, ``0 <= trial < n_trials``.
+        ax: where to draw (a new figure when ``None``).
+        marker_size: dot size, in points squared.
+
+    Returns:
+        The axes: x = time from stimulus onset (s), y = neurons; the title says whether the
+        trial was answered correctly, as in the original project's slides.
+    """
+    if not 0 <= int(trial) < session.n_trials:
+        raise ValueError(f"trial must lie in 0..{session.n_trials - 1}, got {trial}.")
+    ax = _axes(ax, (8, 5))
+    order = region_order(session)
+    rows, bins = np.nonzero(session.spikes[order, int(trial), :])
+    regions = session.region[order]
+    colors = [REGION_COLORS[r] for r in regions[rows]]
+    ax.scatter(session.time[bins], rows, s=marker_size, c=colors, marker="o", linewidths=0)
+    starts = [0, *np.flatnonzero(regions[1:] != regions[:-1]) + 1, len(regions)]
+    for start in starts[1:-1]:
+        ax.axhline(start - 0.5, color="0.7", linewidth=0.5)
+    ax.set_yticks([(a + b - 1) / 2 for a, b in zip(starts[:-1], starts[1:], strict=True)],
+                  [regions[a] for a in starts[:-1]])
+    ax.axvline(0, color="k", linestyle="--", linewidth=1)
+    ax.set(xlim=(session.time[0], session.time[-1]), ylim=(len(regions) - 0.5, -0.5),
+           xlabel="time from stimulus onset (s)", ylabel="neurons, by region",
+           title=f"Trial {int(trial)}: was correct? {bool(session.is_correct[int(trial)])}")
+    return ax
+
+
+def population_rate(session: Session, *, trials: np.ndarray | None = None,
+                    smooth_s: float = 0.05) -> dict[str, np.ndarray]:
+    """Mean firing rate of each region group over neurons and trials, in spikes/s.
+
+    Args:
+        session: the session.
+        trials: trial indices or a boolean mask, shape ``(n_trials,)`` (all when ``None``).
+        smooth_s: width of a boxcar smoothing window in seconds (0 for none).
+
+    Returns:
+        Region group -> rate, shape ``(n_bins,)``, aligned with ``session.time``.
+    """
+    trials = _check_trials(session, trials)
+    width = max(int(round(smooth_s / session.bin_size)), 1)
+    kernel = np.ones(width) / width
+    rates = {}
+    for region in session.regions_present:
+        counts = session.spikes[session.region == region][:, trials, :]
+        mean = counts.mean(axis=(0, 1), dtype=np.float64) / session.bin_size
+        padded = np.pad(mean, (width // 2, width - 1 - width // 2), mode="edge")
+        rates[region] = np.convolve(padded, kernel, mode="valid")
+    return rates
+
+
+def plot_psth(session: Session, *, regions: list[str] | None = None,
+              trials: np.ndarray | None = None, smooth_s: float = 0.05,
+              ax: Axes | None = None, label: str = "", **line_kwargs: object) -> Axes:
+    """Population PSTH: mean rate of each region group around stimulus onset, in spikes/s.
+
+    Args:
+        session: the session.
+        regions: region groups to draw (default: all present).
+        trials: trial indices or a boolean mask (default: all trials). Call twice on the same
+            ``ax`` with different ``trials`` and ``label`` to compare, e.g., correct and
+            incorrect trials.
+        smooth_s: boxcar smoothing window in seconds (0 for none).
+        ax: where to draw (a new figure when ``None``).
+        label: appended to each region's legend entry.
+        line_kwargs: passed to ``ax.plot`` (e.g. ``linestyle="--"``).
+    """
+    rates = population_rate(session, trials=trials, smooth_s=smooth_s)
+    regions = list(rates) if regions is None else [regions] if isinstance(regions, str) \
+        else list(regions)
+    missing = [r for r in regions if r not in rates]
+    if missing:
+        raise ValueError(f"Session {session.name} has no neurons in {missing}; it recorded "
+                         f"{list(rates)}.")
+    ax = _axes(ax, (7, 4))
+    for region in regions:
+        ax.plot(session.time, rates[region], color=REGION_COLORS[region],
+                label=f"{region}{label}", **line_kwargs)
+    ax.axvline(0, color="k", linestyle="--", linewidth=1)
+    ax.set(xlabel="time from stimulus onset (s)", ylabel="mean rate (spikes/s)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def psychometric(session: Session) -> dict[str, np.ndarray]:
+    """Choice probabilities per contrast difference (left minus right).
+
+    Returns:
+        ``"difference"`` (sorted unique values, shape ``(n_levels,)``), ``"n"`` (trials per
+        level) and, for each choice in :data:`CHOICE_NAMES`, ``"p_<name>"`` (fraction of trials
+        with that choice) and ``"se_<name>"`` (its binomial standard error).
+    """
+    if session.response is None:
+        raise ValueError(f"Session {session.name} has no responses: no psychometric curve.")
+    difference = session.contrast_left - session.contrast_right
+    levels = np.unique(difference)
+    n = np.array([np.sum(difference == d) for d in levels])
+    result = {"difference": levels, "n": n}
+    for code, name in CHOICE_NAMES.items():
+        p = np.array([np.mean(session.response[difference == d] == code) for d in levels])
+        result[f"p_{name}"] = p
+        result[f"se_{name}"] = np.sqrt(p * (1 - p) / n)
+    return result
+
+
+def plot_psychometric(session: Session, *, ax: Axes | None = None) -> Axes:
+    """P(choose left / right / no-go) against the contrast difference, with binomial errors."""
+    curve = psychometric(session)
+    ax = _axes(ax, (5, 3.5))
+    for name, color in zip(CHOICE_NAMES.values(), ("C0", "C3", "0.5"), strict=True):
+        ax.errorbar(curve["difference"], curve[f"p_{name}"], yerr=curve[f"se_{name}"],
+                    marker="o", color=color, label=f"chose {name}", capsize=2)
+    ax.set(xlabel="contrast left - contrast right", ylabel="fraction of trials", ylim=(-0.02, 1.02))
+    ax.legend(frameon=False, fontsize="small")
+    return ax

@@ -1,0 +1,125 @@
+"""Tests for helpers.plotting (Agg backend: no windows)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers.data import Session  # noqa: E402
+from helpers.plotting import (  # noqa: E402
+    REGION_COLORS,
+    plot_psth,
+    plot_psychometric,
+    plot_raster,
+    population_rate,
+    psychometric,
+    region_order,
+)
+
+
+@pytest.fixture
+def session() -> Session:
+    rng = np.random.default_rng(0)
+    areas = ["LGd", "VISp", "root", "CA1", "VISam", "MD"]
+    n_trials = 40
+    return Session(
+        spikes=rng.poisson(0.1, (len(areas), n_trials, 250)),
+        brain_area=areas,
+        contrast_left=rng.choice([0, 0.5, 1.0], n_trials),
+        contrast_right=rng.choice([0, 0.5], n_trials),
+        feedback_type=np.where(np.arange(n_trials) % 3 == 0, -1, 1),
+        response=rng.choice([-1, 0, 1], n_trials),
+    )
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_region_colors_cover_every_group():
+    from helpers.data import OTHER_REGION, REGION_GROUPS
+
+    assert set(REGION_COLORS) == {*REGION_GROUPS, OTHER_REGION}
+    assert len(set(REGION_COLORS.values())) == len(REGION_COLORS)
+
+
+def test_region_order(session):
+    order = region_order(session)
+    assert sorted(order) == list(range(6))
+    assert list(session.region[order]) == ["vis ctx", "vis ctx", "thal", "thal", "hipp", "other"]
+
+
+def test_plot_raster(session):
+    ax = plot_raster(session, 3)
+    assert ax.get_title() == "Trial 3: was correct? False"
+    points = ax.collections[0].get_offsets()
+    assert len(points) == np.count_nonzero(session.spikes[:, 3, :])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["vis ctx", "thal", "hipp", "other"]
+    assert plot_raster(session, 1).get_title().endswith("True")
+
+
+@pytest.mark.parametrize("trial", [-1, 40])
+def test_plot_raster_bad_trial(session, trial):
+    with pytest.raises(ValueError, match="trial must lie in 0..39"):
+        plot_raster(session, trial)
+
+
+def test_population_rate_units(session):
+    rates = population_rate(session, smooth_s=0)
+    thal = session.spikes[session.region == "thal"].mean(axis=(0, 1)) / session.bin_size
+    np.testing.assert_allclose(rates["thal"], thal)
+    smooth = population_rate(session, smooth_s=0.05)["thal"]
+    assert smooth.shape == (250,)
+    assert abs(smooth.mean() - thal.mean()) < 0.05 * thal.mean()  # smoothing keeps the level
+
+
+def test_population_rate_trial_selection(session):
+    mask = session.is_correct
+    by_mask = population_rate(session, trials=mask, smooth_s=0)
+    by_index = population_rate(session, trials=np.flatnonzero(mask), smooth_s=0)
+    np.testing.assert_allclose(by_mask["hipp"], by_index["hipp"])
+
+
+@pytest.mark.parametrize("trials, message", [
+    (np.array([], dtype=int), "No trials"),
+    (np.array([0, 99]), "must lie in"),
+    (np.ones(3, dtype=bool), "needs 40 entries"),
+])
+def test_population_rate_bad_trials(session, trials, message):
+    with pytest.raises(ValueError, match=message):
+        population_rate(session, trials=trials)
+
+
+def test_plot_psth(session):
+    ax = plot_psth(session, regions=["thal", "vis ctx"], trials=session.is_correct,
+                   label=" correct")
+    plot_psth(session, regions="thal", trials=~session.is_correct, ax=ax, label=" error",
+              linestyle="--")
+    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] \
+        == ["thal correct", "vis ctx correct", "thal error"]
+    assert "spikes/s" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="no neurons in \\['midbrain'\\]"):
+        plot_psth(session, regions=["midbrain"])
+
+
+def test_psychometric(session):
+    curve = psychometric(session)
+    total = curve["p_left"] + curve["p_right"] + curve["p_no-go"]
+    np.testing.assert_allclose(total, 1)
+    assert curve["n"].sum() == session.n_trials
+    assert np.all(np.diff(curve["difference"]) > 0)
+    ax = plot_psychometric(session)
+    assert len(ax.containers) == 3
+
+
+def test_psychometric_needs_responses(session):
+    session.response = None
+    with pytest.raises(ValueError, match="no responses"):
+        psychometric(session)
