@@ -1,7 +1,15 @@
 """The Steinmetz et al. (2019) data as the course distributes it (chapter 1).
 
-The central object is :class:`Session`: one recording session, with spike counts shaped
-``(n_neurons, n_trials, n_bins)`` exactly as in the course's ``spks`` array.
+- :class:`Session`: one recording session, with spike counts shaped
+  ``(n_neurons, n_trials, n_bins)`` exactly as in the course's ``spks`` array.
+- :func:`load_session`: a real session (downloaded once, then cached one file per session) or
+  its simulated stand-in; :func:`list_sessions` and :data:`SESSIONS` describe all 39.
+- :func:`read_steinmetz_npz`: parse one of the course's files directly.
+- :func:`split_trials` and :func:`balance_trials`: train/test splits and class balancing
+  without replacement (chapters 2-4).
+
+Environment variables: ``STEINMETZ_SOURCE`` (``real``, ``simulated`` or ``auto``) forces the
+source; ``STEINMETZ_DATA_DIR`` moves the cache (see ``data/README.md``).
 """
 
 from __future__ import annotations
@@ -16,10 +24,13 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pooch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The course's grouping of Allen CCF acronyms into region groups. Everything else
 #: (``root`` and the rare leftovers) is ``"other"``.
@@ -273,7 +284,15 @@ class DataFormatError(ValueError):
 
 
 class DataUnavailableError(ConnectionError):
-    """Real data were requested but could not be downloaded (no internet, server error)."""
+    """Real data were requested but could not be downloaded (no internet, server error).
+
+    Attributes:
+        reason: the short cause, e.g. ``"cannot reach osf.io (gaierror: ...)"``.
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 # =============================================================================================
@@ -721,7 +740,8 @@ def download_course_file(part: int, directory: str | os.PathLike[str], *,
     raise DataUnavailableError(
         f"Could not download {fname} from {url}: {reason}. There seems to be no internet "
         "connection (or osf.io is down). Set the environment variable STEINMETZ_SOURCE=simulated "
-        f"to work with simulated data, or download the files by hand into {directory}: {files}."
+        f"to work with simulated data, or download the files by hand into {directory}: {files}.",
+        reason=reason,
     )
 
 
@@ -798,19 +818,25 @@ def _load_real(index: int, directory: Path, *, retry: bool) -> Session:
     return _session_from_cache(path)
 
 
-def _simulation_banner(index: int, reason: Exception, directory: Path) -> str:
+def _simulation_banner(index: int, reason: str, directory: Path) -> str:
     rule = "=" * 78
+    _, fname = _part_of(index)
     return (f"{rule}\nNOTE: using SIMULATED data for session {index} ({SESSIONS[index].name}).\n"
-            f"Real data were unavailable: {reason}\n"
+            f"Real data were unavailable: {reason}.\n"
             "The simulation has the real data's format and a known ground truth, but its numbers "
-            "are not the\nrecording's. To use real data, connect to the internet, or put the "
-            f"course files into\n{directory}; set STEINMETZ_SOURCE=simulated to silence this "
-            f"note.\n{rule}")
+            "are not the\nrecording's. For real data, connect to the internet, or download "
+            f"{fname} from {COURSE_FILES[fname]}\ninto {directory}. "
+            f"Set STEINMETZ_SOURCE=simulated to silence this note.\n{rule}")
 
 
 def load_session(session: int | str, *, source: str = "auto",
                  data_dir: str | os.PathLike[str] | None = None, verbose: bool = True) -> Session:
     """Load one session of the Steinmetz data (chapter 1).
+
+    The first real load of a session downloads its course file (13 sessions, several hundred
+    MB) and splits it into one small file per session; later loads read only that file (well
+    under a second). Without internet, ``"auto"`` falls back within seconds and remembers the
+    failure for the rest of the process.
 
     Args:
         session: an index 0-38 or a name like ``"Lederberg 2017-12-05"`` (case and spaces
@@ -830,11 +856,6 @@ def load_session(session: int | str, *, source: str = "auto",
         ValueError: unknown session or source.
         DataUnavailableError: ``source="real"`` and the download failed (a ``ConnectionError``).
         DataFormatError: a cached file is corrupted; the message says which file to delete.
-
-    The first real load of a session downloads its course file (about 13 sessions, several
-    hundred MB) and splits it into one small file per session; later loads read only that file.
-    Without internet, ``"auto"`` fails over in seconds and remembers the failure for the rest of
-    the process.
     """
     chosen = _resolve_source(source)
     directory = _get_data_dir(data_dir)
@@ -850,7 +871,7 @@ def load_session(session: int | str, *, source: str = "auto",
     except DataUnavailableError as err:
         if chosen == "real":
             raise
-        print(_simulation_banner(index, err, directory))
+        print(_simulation_banner(index, err.reason, directory))
         return simulated_session(index)
     if verbose:
         where = _session_path(directory, index)
@@ -906,7 +927,8 @@ def _layout_summary(info: SessionInfo) -> dict[str, Any]:
             "source": "simulated", **counts}
 
 
-def list_sessions(*, source: str = "auto", data_dir: str | os.PathLike[str] | None = None) -> Any:
+def list_sessions(*, source: str = "auto",
+                  data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The 39 sessions as a table: one row per session, neurons per region group in columns.
 
     Rows come from the real per-session cache when a session is cached (``source`` column
