@@ -693,7 +693,7 @@ def _probe_network(url: str, timeout: float = _PROBE_TIMEOUT_S) -> str | None:
     thread = threading.Thread(target=connect, daemon=True)
     thread.start()
     thread.join(timeout)
-    return outcome[0] if outcome else f"no answer from {host} within {timeout:.0f} s"
+    return outcome[0] if outcome else f"no answer from {host} within {timeout:g} s"
 
 
 def _make_downloader() -> Any:

@@ -402,6 +402,26 @@ def test_probe_is_bounded():
     assert reason is None or "10.255.255.1" in reason
 
 
+def test_probe_gives_up_on_a_hanging_lookup(monkeypatch):
+    def hang(address, timeout=None):  # e.g. a DNS server that never answers
+        time.sleep(2)
+        raise OSError("too late")
+
+    monkeypatch.setattr(data.socket, "create_connection", hang)
+    start = time.perf_counter()
+    assert data._probe_network("https://osf.io/x", timeout=0.2) == (
+        "no answer from osf.io within 0.2 s")
+    assert time.perf_counter() - start < 1
+
+
+def test_probe_reports_refused_connection(monkeypatch):
+    def refuse(address, timeout=None):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(data.socket, "create_connection", refuse)
+    assert "cannot reach osf.io (ConnectionRefusedError" in data._probe_network("https://osf.io/x")
+
+
 def test_probe_skipped_behind_proxy(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
     assert data._probe_network("https://osf.io/agvxh/download") is None
