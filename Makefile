@@ -12,6 +12,8 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NB_CELL_TIMEOUT ?= 900
+# Executed notebooks store one final line per progress bar instead of every redraw.
+export HELPERS_PROGRESS ?= final
 
 .PHONY: help setup book test lint unit nbval clean
 
