@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from check_site import main as check_site
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 CACHE = BUILD / ".jupyter_cache"
@@ -41,6 +43,9 @@ def main() -> int:
         print(f"The book build failed (exit {code}); see the messages above "
               "and the reports under _build/html/reports/.")
         return code
+    if check_site() != 0:
+        print("The site was built but fails its checks (above).")
+        return 1
     BUILD.mkdir(exist_ok=True)
     FINGERPRINT.write_text(fingerprint)
     print(f"Site built: {BUILD / 'html' / 'index.html'}")

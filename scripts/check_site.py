@@ -1,0 +1,64 @@
+"""Check the built site (`make book` runs this after the build).
+
+- every page in _toc.yml was rendered to HTML;
+- the only error shown in any output is an exercise stub's deliberate NotImplementedError;
+- progress bars were not stored redraw by redraw;
+- every chapter shows at least one figure;
+- the API page documents the helpers every chapter relies on.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+
+from toc_notebooks import ROOT, toc_files
+
+SITE = ROOT / "_build" / "html"
+OUTPUT = re.compile(r'<div class="cell_output docutils container">(.*?)</div>\s*</div>', re.S)
+API_NAMES = ("helpers.set_seed", "helpers.get_device", "helpers.data.Session",
+             "helpers.data.load_session", "helpers.train.fit", "helpers.metrics.bits_per_spike",
+             "helpers.models.Seq2SeqRNN")
+
+
+def output_texts(page: str) -> list[str]:
+    """Plain text of every cell output on a rendered page."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in OUTPUT.findall(page)]
+
+
+def page_problems(name: str, page: str) -> list[str]:
+    problems = []
+    for text in output_texts(page):
+        if "Traceback" in text or re.search(r"^\w+Error\b", text, re.M):
+            if "Student exercise" not in text:
+                problems.append(f"{name}: an output shows an error: {text.strip()[:200]!r}")
+        redraws = len(re.findall(r"\d+%\|", text))
+        if redraws > 1 and redraws > text.count("100%|"):
+            problems.append(f"{name}: a progress bar was stored redraw by redraw")
+    is_chapter = re.match(r"book/\d\d_", name) and not name.startswith("book/00_")
+    if is_chapter and "<img" not in page.split('id="objectives"')[-1]:
+        problems.append(f"{name}: a chapter without a single figure")
+    return problems
+
+
+def main() -> int:
+    problems = []
+    for name in toc_files():
+        path = SITE / f"{name}.html"
+        if not path.exists():
+            problems.append(f"{name}: no page at {path}")
+            continue
+        problems += page_problems(name, path.read_text())
+    api = (SITE / "book" / "api.html").read_text() if (SITE / "book" / "api.html").exists() else ""
+    problems += [f"api: {n} is not documented" for n in API_NAMES if f'id="{n}"' not in api]
+    if (SITE / "index.html").exists() is False:
+        problems.append("no index.html")
+    for problem in problems:
+        print("SITE CHECK:", problem)
+    print(f"site check: {len(toc_files())} pages, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
