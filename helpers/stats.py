@@ -1,0 +1,157 @@
+"""Summary statistics of a session, to check that the simulation looks like real data (chapter 1).
+
+:func:`session_statistics` measures a session the way ``REAL_DATA_RANGES`` was measured on real
+Steinmetz sessions: on spike counts in a window after stimulus onset (0-0.4 s by default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from helpers.data import Session
+
+__all__ = ["session_statistics", "window_counts", "REAL_DATA_RANGES", "STATISTIC_LABELS"]
+
+#: Ranges measured on real sessions (0-0.4 s after stimulus onset), (low, high).
+REAL_DATA_RANGES: dict[str, tuple[float, float]] = {
+    "median_rate_hz": (0.9, 2.1),
+    "fraction_below_1hz": (0.31, 0.52),
+    "p90_rate_hz": (7.0, 10.0),
+    "median_fano_factor": (1.5, 2.1),
+    "median_pairwise_correlation": (0.0, 0.03),
+    "fraction_stimulus_modulated": (0.07, 0.28),
+    "fraction_correct": (0.63, 0.73),
+    "outcome_balanced_accuracy_thal": (0.67, 0.72),
+}
+
+#: A readable label for each statistic, for tables.
+STATISTIC_LABELS: dict[str, str] = {
+    "median_rate_hz": "median rate (spikes/s)",
+    "fraction_below_1hz": "fraction of neurons < 1 spike/s",
+    "p90_rate_hz": "90th percentile rate (spikes/s)",
+    "median_fano_factor": "median Fano factor of trial counts",
+    "median_pairwise_correlation": "median pairwise count correlation",
+    "fraction_stimulus_modulated": "fraction stimulus-modulated (p < .05)",
+    "fraction_correct": "fraction of trials correct",
+    "outcome_balanced_accuracy_thal": "outcome decoding from thalamus (bal. acc.)",
+}
+
+_MIN_TRIALS_PER_GROUP = 5
+
+
+def window_counts(session: Session, window: tuple[float, float] = (0.0, 0.4)) -> np.ndarray:
+    """Spike counts per neuron and trial in a window, ``(n_neurons, n_trials)`` int64.
+
+    Args:
+        session: the session.
+        window: (start, end) in seconds relative to stimulus onset; bins whose centre lies in
+            ``[start, end)`` are summed.
+    """
+    start, end = window
+    if not end > start:
+        raise ValueError(f"window must be (start, end) with end > start, got {window!r}.")
+    in_window = (session.time >= start) & (session.time < end)
+    if not in_window.any():
+        raise ValueError(
+            f"window {window!r} s contains no bins; the session spans "
+            f"{session.time[0]:.3f} to {session.time[-1]:.3f} s around stimulus onset."
+        )
+    return session.spikes[:, :, in_window].sum(axis=2, dtype=np.int64)
+
+
+def session_statistics(
+    session: Session, window: tuple[float, float] = (0.0, 0.4)
+) -> dict[str, float]:
+    """The statistics of :data:`REAL_DATA_RANGES`, measured on one session.
+
+    All use ``counts = window_counts(session, window)``, shape ``(n_neurons, n_trials)``:
+
+    - rates: ``counts.mean(trials) / window length`` in spikes/s; their median, the fraction
+      below 1 spike/s and the 90th percentile over neurons.
+    - ``median_fano_factor``: per neuron, ``var(counts, ddof=1) / mean(counts)`` over all
+      trials (not condition-matched), median over neurons with a non-zero mean.
+    - ``median_pairwise_correlation``: Pearson correlation of counts across trials for every
+      pair of neurons with non-zero variance, median over pairs.
+    - ``fraction_stimulus_modulated``: fraction of neurons whose counts differ between trials
+      with a stimulus on either side and trials with both sides blank (two-sided Mann-Whitney
+      U, p < 0.05, no correction: about 5 % by chance alone). NaN with < 5 trials in a group.
+    - ``fraction_correct``: mean of ``feedback_type == 1``.
+    - ``outcome_balanced_accuracy_thal``: balanced accuracy of predicting ``feedback_type``
+      from thalamus counts by L2 logistic regression (z-scored counts, ``C=0.05``, balanced
+      class weights), 5-fold stratified cross-validation (shuffled, ``random_state=0``).
+      NaN without thalamus neurons or with < 5 trials in a class.
+
+    Args:
+        session: a real or simulated session.
+        window: (start, end) in seconds relative to stimulus onset.
+
+    Returns:
+        Statistic name -> value, keys as in :data:`REAL_DATA_RANGES`.
+    """
+    counts = window_counts(session, window)
+    rates_hz = counts.mean(axis=1) / (window[1] - window[0])
+    return {
+        "median_rate_hz": float(np.median(rates_hz)),
+        "fraction_below_1hz": float(np.mean(rates_hz < 1.0)),
+        "p90_rate_hz": float(np.percentile(rates_hz, 90)),
+        "median_fano_factor": median_fano_factor(counts),
+        "median_pairwise_correlation": median_pairwise_correlation(counts),
+        "fraction_stimulus_modulated": fraction_stimulus_modulated(counts, session),
+        "fraction_correct": float(np.mean(session.is_correct)),
+        "outcome_balanced_accuracy_thal": outcome_decoding_accuracy(counts, session),
+    }
+
+
+def median_fano_factor(counts: np.ndarray) -> float:
+    """Median over neurons (non-zero mean) of ``var(ddof=1) / mean`` of ``counts[n, trials]``."""
+    mean = counts.mean(axis=1)
+    active = mean > 0
+    if not active.any():
+        return float("nan")
+    fano = counts[active].var(axis=1, ddof=1) / mean[active]
+    return float(np.median(fano))
+
+
+def median_pairwise_correlation(counts: np.ndarray) -> float:
+    """Median Pearson correlation across trials over pairs of neurons with non-zero variance."""
+    varying = counts.std(axis=1) > 0
+    if varying.sum() < 2:
+        return float("nan")
+    correlation = np.corrcoef(counts[varying].astype(np.float64))
+    return float(np.median(correlation[np.triu_indices_from(correlation, k=1)]))
+
+
+def fraction_stimulus_modulated(counts: np.ndarray, session: Session) -> float:
+    """Fraction of neurons with different counts on stimulus vs blank trials (Mann-Whitney U)."""
+    stimulus = (session.contrast_left > 0) | (session.contrast_right > 0)
+    if min(stimulus.sum(), (~stimulus).sum()) < _MIN_TRIALS_PER_GROUP:
+        return float("nan")
+    varying = counts.std(axis=1) > 0
+    p_values = np.ones(len(counts))
+    if varying.any():
+        result = mannwhitneyu(counts[varying][:, stimulus], counts[varying][:, ~stimulus],
+                              axis=1, alternative="two-sided")
+        p_values[varying] = result.pvalue
+    return float(np.mean(p_values < 0.05))
+
+
+def outcome_decoding_accuracy(counts: np.ndarray, session: Session, n_folds: int = 5) -> float:
+    """Cross-validated balanced accuracy of decoding the outcome from thalamus counts."""
+    thalamus = session.region == "thal"
+    outcome = session.is_correct
+    if not thalamus.any() or min(outcome.sum(), (~outcome).sum()) < _MIN_TRIALS_PER_GROUP:
+        return float("nan")
+    features = counts[thalamus].T.astype(np.float64)  # (n_trials, n_thalamus)
+    decoder = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=0.05, class_weight="balanced", max_iter=2000),
+    )
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
+    predicted = cross_val_predict(decoder, features, outcome, cv=folds)
+    return float(balanced_accuracy_score(outcome, predicted))

@@ -1,0 +1,214 @@
+"""Tests for helpers.surrogate: the simulated session with known ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.data import REGION_GROUPS, Session
+from helpers.stats import REAL_DATA_RANGES, session_statistics
+from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, default_area_counts, make_session
+
+SMALL = {"VISp": 30, "LGd": 20, "MOs": 10, "CA1": 5, "root": 3}
+EXTRA_PER_TRIAL = ("p_correct", "engagement", "engaged", "choice", "gocue", "move_time")
+
+
+@pytest.fixture(scope="module")
+def default_session() -> Session:
+    return make_session()
+
+
+@pytest.fixture(scope="module")
+def small_session() -> Session:
+    return make_session(3, n_trials=60, n_bins=120, area_counts=SMALL)
+
+
+# ----------------------------------------------------------------------------- format
+def test_default_session_has_the_lederberg_layout(default_session):
+    summary = default_session.summary()
+    assert (summary["n_neurons"], summary["n_trials"], summary["n_bins"]) == (698, 340, 250)
+    assert summary["regions"]["vis ctx"] == 145
+    assert summary["regions"]["thal"] == 155
+    assert set(default_session.brain_area) == set(DEFAULT_AREA_COUNTS)
+    assert default_session.source == "simulated"
+    assert default_session.bin_size == 0.01 and default_session.stim_onset == 0.5
+
+
+def test_shapes_and_dtypes(small_session):
+    session, truth = small_session, small_session.truth
+    assert session.spikes.shape == (68, 60, 120) and session.spikes.dtype == np.int16
+    assert truth.rates.shape == session.spikes.shape and truth.rates.dtype == np.float32
+    assert truth.latents.shape == (60, 120, len(LATENT_NAMES))
+    assert truth.latent_names == LATENT_NAMES
+    for key in EXTRA_PER_TRIAL:
+        assert truth[key].shape == (60,), key
+    assert truth["p_choice"].shape == (60, 3)
+    assert np.all(truth.rates > 0) and np.all(np.isfinite(truth.rates))
+
+
+def test_contrasts_follow_the_task_design(default_session):
+    left, right = default_session.contrast_left, default_session.contrast_right
+    assert set(np.unique(np.r_[left, right])) == {0.0, 0.25, 0.5, 1.0}
+    one_side = (left == 0) != (right == 0)
+    both_blank = (left == 0) & (right == 0)
+    equal = (left == right) & ~both_blank
+    assert one_side.mean() > 0.4 and both_blank.any() and equal.any()
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_same_seed_same_session_bit_for_bit(small_session):
+    again = make_session(3, n_trials=60, n_bins=120, area_counts=SMALL)
+    for name in ("spikes", "contrast_left", "contrast_right", "feedback_type", "response"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(small_session, name))
+    np.testing.assert_array_equal(again.truth.rates, small_session.truth.rates)
+    np.testing.assert_array_equal(again.truth.latents, small_session.truth.latents)
+    for key in EXTRA_PER_TRIAL:
+        np.testing.assert_array_equal(again.truth[key], small_session.truth[key])
+
+
+def test_different_seeds_differ(small_session):
+    other = make_session(4, n_trials=60, n_bins=120, area_counts=SMALL)
+    assert not np.array_equal(other.spikes, small_session.spikes)
+
+
+def test_global_numpy_random_state_is_untouched():
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 (the legacy global state is the point)
+    make_session(0, n_trials=20, n_bins=100, area_counts={"VISp": 5})
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+
+
+# ----------------------------------------------------------------------------- truth
+def test_spikes_average_to_the_true_rates(default_session):
+    spikes, rates = default_session.spikes, default_session.truth.rates
+    assert spikes.mean() == pytest.approx(rates.mean(), rel=0.03)
+    per_neuron = np.corrcoef(spikes.mean(axis=(1, 2)), rates.mean(axis=(1, 2)))[0, 1]
+    assert per_neuron > 0.98
+
+
+def test_p_correct_is_a_probability_consistent_with_feedback(default_session):
+    truth, correct = default_session.truth, default_session.is_correct
+    p_correct = truth["p_correct"]
+    assert np.all((p_correct >= 0) & (p_correct <= 1))
+    np.testing.assert_allclose(truth["p_choice"].sum(axis=1), 1.0)
+    standard_error = np.sqrt(np.sum(p_correct * (1 - p_correct))) / len(p_correct)
+    assert abs(correct.mean() - p_correct.mean()) < 3 * standard_error
+    likely = p_correct > 0.7
+    assert correct[likely].mean() > correct[~likely].mean() + 0.2
+
+
+def test_feedback_follows_the_steinmetz_rules(default_session):
+    session = default_session
+    left, right, response = session.contrast_left, session.contrast_right, session.response
+    correct = session.is_correct
+    blank = (left == 0) & (right == 0)
+    np.testing.assert_array_equal(correct[blank], response[blank] == 0)
+    unequal = left != right
+    np.testing.assert_array_equal(correct[unequal], response[unequal] == np.sign(left - right)[
+        unequal])
+    equal = (left == right) & ~blank
+    assert not correct[equal & (response == 0)].any()
+    np.testing.assert_array_equal(session.truth["choice"], response)
+
+
+def test_latents_match_the_behaviour(default_session):
+    session, truth = default_session, default_session.truth
+    latents = dict(zip(LATENT_NAMES, np.moveaxis(truth.latents, 2, 0), strict=True))
+    before = session.time < 0
+    assert np.all(latents["stim_left"][:, before] == 0)
+    assert np.all(latents["stim_right"][session.contrast_right == 0] == 0)
+    assert np.all(latents["choice"][session.response == 0] == 0)
+    assert np.all(latents["action"][session.response == 0] == 0)
+    np.testing.assert_allclose(latents["engagement"], truth["engagement"][:, None] + 0 * before,
+                               rtol=1e-6)
+    assert np.array_equal(np.isnan(truth["move_time"]), session.response == 0)
+    engaged = truth["engaged"]
+    assert truth["engagement"][engaged].min() > truth["engagement"][~engaged].mean()
+
+
+def test_engagement_is_visible_in_prestimulus_thalamus(default_session):
+    thalamus = default_session.select("thal")
+    pre = thalamus.spikes[:, :, thalamus.time < 0].sum(axis=(0, 2))
+    engaged = thalamus.truth["engaged"]
+    assert pre[engaged].mean() > 1.2 * pre[~engaged].mean()
+
+
+def test_vis_ctx_rates_share_low_dimensional_structure(default_session):
+    vis = default_session.select("vis ctx")
+    rates = np.log(vis.truth.rates.reshape(vis.n_neurons, -1))
+    rates -= rates.mean(axis=1, keepdims=True)
+    singular = np.linalg.svd(rates[:, ::97], compute_uv=False) ** 2
+    assert singular[:10].sum() / singular.sum() > 0.99  # the log rates are 10-dimensional
+
+
+# ----------------------------------------------------------------------------- realism
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_statistics_land_in_real_data_ranges(seed, default_session):
+    session = default_session if seed == 0 else make_session(seed)
+    stats = session_statistics(session)
+    outside = {name: round(value, 3) for name, value in stats.items()
+               if not REAL_DATA_RANGES[name][0] <= value <= REAL_DATA_RANGES[name][1]}
+    assert not outside, f"seed {seed}: outside the real-data ranges: {outside}"
+
+
+def test_a_smaller_layout_still_looks_real():
+    counts = default_area_counts(400, seed=5)
+    stats = session_statistics(make_session(5, n_trials=250, area_counts=counts))
+    for name in ("median_rate_hz", "fraction_below_1hz", "median_fano_factor",
+                 "median_pairwise_correlation", "fraction_stimulus_modulated"):
+        low, high = REAL_DATA_RANGES[name]
+        assert low <= stats[name] <= high, (name, stats[name])
+
+
+# ----------------------------------------------------------------------------- layouts
+@pytest.mark.parametrize("n_neurons", [20, 474, 1769])
+def test_default_area_counts_sum_and_include_thalamus(n_neurons):
+    for seed in range(5):
+        counts = default_area_counts(n_neurons, seed)
+        assert sum(counts.values()) == n_neurons
+        assert all(n > 0 for n in counts.values())
+        groups = {g for g, areas in REGION_GROUPS.items() if set(areas) & set(counts)}
+        assert "thal" in groups
+        known = {a for areas in REGION_GROUPS.values() for a in areas} | {"root"}
+        assert set(counts) <= known
+
+
+def test_default_area_counts_are_deterministic_and_varied():
+    assert default_area_counts(700, 3) == default_area_counts(700, 3)
+    layouts = [default_area_counts(700, seed) for seed in range(40)]
+    assert len({tuple(sorted(c.items())) for c in layouts}) == 40
+    with_vis = [any(a in REGION_GROUPS["vis ctx"] for a in c) for c in layouts]
+    assert 0.6 <= np.mean(with_vis) < 1.0
+
+
+@pytest.mark.parametrize("n_neurons", [0, 5, -3, 2.5])
+def test_default_area_counts_rejects_tiny_layouts(n_neurons):
+    with pytest.raises(ValueError, match="n_neurons"):
+        default_area_counts(n_neurons, 0)
+
+
+# ----------------------------------------------------------------------------- bad options
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_trials": -5}, "n_trials"),
+        ({"n_trials": 3}, "n_trials"),
+        ({"n_bins": 0}, "n_bins"),
+        ({"bin_size": 0.0}, "bin_size"),
+        ({"stim_onset": 5.0}, "stim_onset"),
+        ({"area_counts": {}}, "area_counts"),
+        ({"area_counts": {"VISp": 0, "LGd": 0}}, "zero neurons"),
+        ({"area_counts": {"VISp": -2}}, "non-negative"),
+        ({"area_counts": {"VISp": 2.5}}, "integer"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_options_raise_clear_errors(options, message):
+    options = {"n_trials": 20, "n_bins": 100, "area_counts": {"VISp": 4}} | options
+    with pytest.raises(ValueError, match=message):
+        make_session(**options)
+
+
+def test_unknown_acronyms_are_allowed_and_grouped_as_other():
+    session = make_session(0, n_trials=20, n_bins=100, area_counts={"XYZ": 3, "VISp": 2,
+                                                                     "LGd": 0})
+    assert list(session.region) == ["other"] * 3 + ["vis ctx"] * 2
