@@ -535,25 +535,27 @@ def _sample_spikes(
     """
     n_neurons, n_trials, n_bins = rates.shape
     spikes = np.zeros(rates.shape, dtype=np.int16)
-    buffer = np.empty((chunk * n_trials, n_bins))  # float64, reused across blocks
+    buffer = np.empty(chunk * n_trials * n_bins)  # float64, reused across blocks
     for start in range(0, n_neurons, chunk):
         block = rates[start:start + chunk].reshape(-1, n_bins)
         shape = np.repeat(neurons.private_shape[start:start + chunk], n_trials)
         burst_mean = np.repeat(neurons.burst_mean[start:start + chunk], n_trials)
         gain = rng.gamma(shape, 1 / shape)
-        cumulative = buffer[:len(block)]
-        np.copyto(cumulative, block)
-        np.cumsum(cumulative, axis=1, out=cumulative)
-        totals = cumulative[:, -1].copy()
+        # One running sum over the whole block: row r's bins occupy [ends[r-1], ends[r]).
+        cumulative = buffer[:block.size]
+        np.copyto(cumulative, block.ravel())
+        np.cumsum(cumulative, out=cumulative)
+        ends = cumulative[n_bins - 1::n_bins]
+        starts = np.r_[0.0, ends[:-1]]
+        totals = ends - starts
         rows = np.repeat(np.arange(len(block)), rng.poisson(gain * totals / (1 + burst_mean)))
         if len(rows) == 0:
             continue
-        # Row r's normalised cumulative rates, shifted by r, lie in (r, r + 1]: one sorted array.
-        cumulative /= np.maximum(totals, 1e-300)[:, None]
-        cumulative += np.arange(len(block))[:, None]
-        targets = np.sort(rows + rng.random(len(rows)))  # sorted keys search faster
-        flat_bins = np.searchsorted(cumulative.ravel(), targets, side="right")
-        flat_bins = np.minimum(flat_bins, (rows + 1) * n_bins - 1)
+        targets = starts[rows] + rng.random(len(rows)) * totals[rows]
+        order = np.argsort(targets, kind="stable")  # sorted keys search faster
+        rows, targets = rows[order], targets[order]
+        flat_bins = np.searchsorted(cumulative, targets, side="right")
+        flat_bins = np.clip(flat_bins, rows * n_bins, (rows + 1) * n_bins - 1)  # rounding
         burst_sizes = 1 + rng.poisson(burst_mean[rows])
         # flat_bins is sorted: each run of equal indices is one bin's events.
         run_starts = np.flatnonzero(np.r_[True, flat_bins[1:] != flat_bins[:-1]])
