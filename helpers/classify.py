@@ -1,0 +1,572 @@
+"""Classifying trial outcome from spikes, scored honestly (chapter 4).
+
+:func:`cross_validate` is the chapter's whole pipeline. For every fold of a repeated,
+stratified K-fold cross-validation it
+
+1. balances the *training* trials only -- class-weighted loss (default) or undersampling --
+   and never touches the test trials;
+2. carves a stratified validation split out of the training trials for early stopping;
+3. preprocesses the RNN's inputs (coarser bins, ``log1p``, per-neuron standardisation with
+   statistics of the training trials only) and fits a :class:`~helpers.models.TrialClassifier`;
+4. fits the baselines -- majority class and regularised logistic regression on spike counts --
+   and, on simulated data, the best achievable classifier that knows the true ``p_correct``;
+5. scores all of them with balanced accuracy on the same test trials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from helpers.data import Session, balance_trials, split_trials
+from helpers.metrics import balanced_accuracy, cv_confidence_interval
+from helpers.models import TrialClassifier
+from helpers.train import History, fit
+
+#: Every model :func:`cross_validate` knows, in the order the chapter reports them.
+MODELS = ("rnn", "logistic", "majority", "best achievable")
+BALANCING = ("weights", "undersample")
+
+
+@dataclass(frozen=True)
+class RNNSettings:
+    """How the RNN classifier is built, fed and trained. The defaults are the recommended ones.
+
+    Attributes:
+        cell: ``"gru"`` (default; trains more reliably than a tanh ``"rnn"``) or ``"lstm"``.
+        hidden_size: size of the hidden state; small, because ~100-300 trials are few.
+        bin_width: seconds per time step fed to the RNN; spikes are summed into bins this wide
+            (``None`` keeps the session's 10 ms bins). 50 ms bins cut noise and run time.
+        log_inputs: feed ``log1p(counts)``, which tames bursty neurons.
+        standardize: z-score each neuron with the mean and std of the training trials.
+        n_iter: maximum number of full-batch Adam iterations.
+        lr: Adam learning rate.
+        weight_decay: L2 penalty on all weights.
+        validation_fraction: fraction of the training trials held out for early stopping;
+            0 trains for exactly ``n_iter`` iterations.
+        patience: iterations without a better validation loss before stopping.
+    """
+
+    cell: str = "gru"
+    hidden_size: int = 8
+    bin_width: float | None = 0.05
+    log_inputs: bool = True
+    standardize: bool = True
+    n_iter: int = 300
+    lr: float = 0.01
+    weight_decay: float = 1e-2
+    validation_fraction: float = 0.25
+    patience: int = 40
+    n_components: int | None = 8
+
+
+#: The recommended settings, the defaults of :func:`cross_validate`.
+DEFAULT_RNN = RNNSettings()
+
+#: A "plain" RNN, the original project's recipe without its bugs: tanh RNN on raw 10 ms counts,
+#: trained for a fixed number of iterations, no validation, no regularisation.
+PLAIN_RNN = RNNSettings(cell="rnn", hidden_size=8, bin_width=None, log_inputs=False,
+                        standardize=False, n_iter=500, lr=0.005, weight_decay=0.0,
+                        validation_fraction=0.0, n_components=None)
+
+
+# ------------------------------------------------------------------------------ inputs
+def trial_counts(session: Session, window: tuple[float, float] = (0.0, 0.4),
+                 bin_width: float | None = None) -> np.ndarray:
+    """Spike counts of the trials in a time window, trials first.
+
+    Args:
+        session: the session (select the neurons first, e.g. ``session.select(regions="thal")``).
+        window: ``(start, end)`` in seconds relative to stimulus onset; bins whose centre lies
+            in ``[start, end)`` are kept.
+        bin_width: seconds per output bin; consecutive bins are summed. ``None`` keeps them.
+
+    Returns:
+        Counts, float32, shape ``(n_trials, n_bins_out, n_neurons)``.
+    """
+    start, end = window
+    keep = (session.time >= start) & (session.time < end)
+    if not keep.any():
+        raise ValueError(f"No bins of session {session.name} fall in the window {window} s; "
+                         f"its bins span {session.time[0]:.3f}..{session.time[-1]:.3f} s.")
+    counts = session.spikes[:, :, keep].transpose(1, 2, 0)
+    n_trials, n_bins, n_neurons = counts.shape
+    if bin_width is not None:
+        factor = int(round(bin_width / session.bin_size))
+        if factor < 1 or not np.isclose(factor * session.bin_size, bin_width) \
+                or n_bins % factor:
+            raise ValueError(f"bin_width={bin_width} s must be a multiple of the session's "
+                             f"{session.bin_size} s bins that divides the window's {n_bins} bins.")
+        counts = counts.reshape(n_trials, n_bins // factor, factor, n_neurons).sum(axis=2)
+    return counts.astype(np.float32)
+
+
+@dataclass
+class InputScaler:
+    """``log1p``, per-neuron standardisation and, optionally, a projection onto the leading
+    principal components -- all with statistics of the training trials only.
+
+    Attributes:
+        log_inputs: apply ``log1p`` first.
+        standardize: subtract each neuron's mean and divide by its std.
+        n_components: keep this many principal components of the standardised inputs, each
+            scaled to unit variance (``None``: keep every neuron).
+        mean, std: per-neuron statistics, shape ``(n_neurons,)``, set by :meth:`fit`.
+        components: projection ``(n_neurons, n_components)`` set by :meth:`fit`, or ``None``.
+    """
+
+    log_inputs: bool = True
+    standardize: bool = True
+    n_components: int | None = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    components: np.ndarray | None = None
+
+    def _log(self, counts: np.ndarray) -> np.ndarray:
+        return np.log1p(counts) if self.log_inputs else np.asarray(counts, dtype=np.float32)
+
+    def fit(self, counts: np.ndarray) -> InputScaler:
+        """Learn the statistics from training counts ``(n_trials, n_bins, n_neurons)``."""
+        values = self._log(counts).reshape(-1, counts.shape[-1])
+        self.mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        self.std = np.where(std > 1e-6, std, 1.0)  # silent neurons stay at 0 instead of NaN
+        self.components = None
+        if self.n_components is not None:
+            if not self.standardize:
+                raise ValueError("n_components needs standardize=True.")
+            centred = ((values - self.mean) / self.std).astype(np.float64)
+            variances, vectors = np.linalg.eigh(centred.T @ centred / len(centred))
+            keep = np.argsort(variances)[::-1][:self.n_components]  # eigh sorts ascending
+            scale = np.sqrt(np.clip(variances[keep], 1e-12, None))
+            self.components = vectors[:, keep] / np.where(scale > 1e-6, scale, 1.0)
+        return self
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of input features the RNN sees (neurons, or components)."""
+        if self.mean is None:
+            raise RuntimeError("Call fit() on the training trials first.")
+        return len(self.mean) if self.components is None else self.components.shape[1]
+
+    def transform(self, counts: np.ndarray) -> np.ndarray:
+        """Scaled inputs, float32, ``(n_trials, n_bins, n_outputs)``."""
+        values = self._log(counts)
+        if self.standardize:
+            if self.mean is None:
+                raise RuntimeError("Call fit() on the training trials before transform().")
+            values = (values - self.mean) / self.std
+            if self.components is not None:
+                values = values @ self.components
+        return values.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------- folds
+def check_labels(labels: np.ndarray, n_splits: int, n_trials: int | None = None) -> np.ndarray:
+    """Validate binary trial labels and return them as ints ``(n_trials,)`` in {0, 1}.
+
+    Raises:
+        ValueError: wrong length, a single class, or fewer trials of a class than folds.
+    """
+    labels = np.ravel(np.asarray(labels))
+    if n_trials is not None and len(labels) != n_trials:
+        raise ValueError(f"labels have {len(labels)} entries but the spikes have {n_trials} "
+                         "trials.")
+    values, counts = np.unique(labels, return_counts=True)
+    if len(values) != 2 or not np.isin(values, (0, 1)).all():
+        raise ValueError(f"labels must contain both classes 0 and 1 (or False/True); found "
+                         f"{dict(zip(values.tolist(), counts.tolist(), strict=True))}.")
+    if counts.min() < max(n_splits, 4):
+        raise ValueError(f"Too few trials of class {values[counts.argmin()]} "
+                         f"({counts.min()}) for {n_splits}-fold cross-validation with an "
+                         f"inner validation split: need at least {max(n_splits, 4)}.")
+    return labels.astype(np.int64)
+
+
+def make_folds(labels: np.ndarray, n_splits: int = 5, n_repeats: int = 2,
+               seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Repeated stratified K-fold splits: every trial is tested once per repeat.
+
+    Returns:
+        ``n_splits * n_repeats`` pairs ``(train_idx, test_idx)`` of trial indices.
+    """
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
+                                       random_state=seed)
+    return [(np.sort(train), np.sort(test))
+            for train, test in splitter.split(np.zeros(len(labels)), labels)]
+
+
+def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
+    """``n_trials / (n_classes * count_c)`` per class: each class then weighs the same in the
+    loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``."""
+    counts = np.bincount(labels, minlength=n_classes)
+    if (counts == 0).any():
+        raise ValueError(f"every class needs trials to be weighted; counts are {counts}.")
+    return (len(labels) / (n_classes * counts)).astype(np.float32)
+
+
+def _subsample(train_idx: np.ndarray, labels: np.ndarray, n_trials: int | None,
+               seed: int) -> np.ndarray:
+    if n_trials is None or n_trials >= len(train_idx):
+        return train_idx
+    kept, _ = split_trials(labels[train_idx], 1 - n_trials / len(train_idx), seed=seed,
+                           stratify=labels[train_idx])
+    return train_idx[np.sort(kept)]
+
+
+# ------------------------------------------------------------------------------ models
+@dataclass
+class FittedRNN:
+    """An RNN classifier fitted on one fold, with what is needed to apply it to new trials.
+
+    Attributes:
+        model: the trained :class:`~helpers.models.TrialClassifier`.
+        scaler: the input scaler fitted on the fold's training trials.
+        history: its learning curves.
+        fit_idx, validation_idx: trials it was trained on and early-stopped on.
+    """
+
+    model: TrialClassifier
+    scaler: InputScaler
+    history: History
+    fit_idx: np.ndarray
+    validation_idx: np.ndarray
+
+    def logits_and_hidden(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits ``(n_trials, 2)`` and hidden states ``(n_trials, n_bins, hidden_size)`` for
+        counts ``(n_trials, n_bins, n_neurons)`` binned as in training."""
+        device = next(self.model.parameters()).device
+        inputs = torch.as_tensor(self.scaler.transform(counts), device=device)
+        self.model.eval()
+        with torch.no_grad():
+            logits, hidden = self.model(inputs)
+        return logits.cpu().numpy(), hidden.cpu().numpy()
+
+    def predict(self, counts: np.ndarray) -> np.ndarray:
+        """Predicted classes ``(n_trials,)``."""
+        return self.logits_and_hidden(counts)[0].argmax(axis=1)
+
+
+def _balance(idx: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    return idx[np.sort(balance_trials(labels[idx], seed=seed))]
+
+
+def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
+            settings: RNNSettings = DEFAULT_RNN, balance: str = "weights", seed: int = 0,
+            device: torch.device | str = "cpu") -> FittedRNN:
+    """Fit a :class:`~helpers.models.TrialClassifier` on the trials ``train_idx`` only.
+
+    Args:
+        counts: binned counts of all trials ``(n_trials, n_bins, n_neurons)``
+            (see :func:`trial_counts`); only ``train_idx`` rows are read.
+        labels: classes of all trials ``(n_trials,)`` in {0, 1}.
+        train_idx: the training trials.
+        settings: architecture, preprocessing and training settings.
+        balance: ``"weights"`` (class-weighted cross-entropy) or ``"undersample"`` (drop
+            majority-class trials from the fit and validation sets).
+        seed: seeds the validation split, the undersampling and the weights.
+        device: where to train.
+    """
+    if balance not in BALANCING:
+        raise ValueError(f"balance must be one of {BALANCING}, got {balance!r}.")
+    fit_idx, validation_idx = train_idx, train_idx[:0]
+    if settings.validation_fraction > 0:
+        inner_fit, inner_val = split_trials(len(train_idx), settings.validation_fraction,
+                                            seed=seed, stratify=labels[train_idx])
+        fit_idx, validation_idx = train_idx[np.sort(inner_fit)], train_idx[np.sort(inner_val)]
+    weights = None
+    if balance == "undersample":
+        fit_idx = _balance(fit_idx, labels, seed)
+        if len(validation_idx):
+            validation_idx = _balance(validation_idx, labels, seed)
+    else:
+        weights = balanced_class_weights(labels[fit_idx])
+    scaler = InputScaler(settings.log_inputs, settings.standardize,
+                          settings.n_components).fit(counts[fit_idx])
+    model = TrialClassifier(scaler.n_outputs, settings.hidden_size, cell=settings.cell).to(device)
+    validation = None
+    if len(validation_idx):
+        validation = (scaler.transform(counts[validation_idx]), labels[validation_idx])
+    history = fit(model, scaler.transform(counts[fit_idx]), labels[fit_idx],
+                  n_iter=settings.n_iter, lr=settings.lr, seed=seed, validation=validation,
+                  patience=settings.patience, weight_decay=settings.weight_decay,
+                  class_weights=weights, progress=False)
+    return FittedRNN(model, scaler, history, fit_idx, validation_idx)
+
+
+def fit_logistic(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
+                 balance: str = "weights", seed: int = 0) -> Any:
+    """The logistic-regression baseline, fitted on the trials ``train_idx`` only.
+
+    Features are each neuron's ``log1p`` spike count summed over the window, standardised;
+    the L2 strength ``C`` (1e-5 to 10, one per decade) is chosen by an inner stratified 5-fold
+    search on balanced accuracy, within the training trials.
+
+    Args:
+        counts: counts of all trials ``(n_trials, n_bins, n_neurons)``.
+        labels: classes ``(n_trials,)``.
+        train_idx: the training trials.
+        balance: ``"weights"`` (``class_weight="balanced"``) or ``"undersample"``.
+        seed: seeds the undersampling.
+
+    Returns:
+        A fitted scikit-learn pipeline; call ``predict(logistic_features(counts))``.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if balance not in BALANCING:
+        raise ValueError(f"balance must be one of {BALANCING}, got {balance!r}.")
+    idx = _balance(train_idx, labels, seed) if balance == "undersample" else train_idx
+    classifier = LogisticRegressionCV(  # liblinear: ~10x faster than lbfgs at this size
+        Cs=np.logspace(-5, 1, 7), cv=5, scoring="balanced_accuracy", solver="liblinear",
+        class_weight="balanced" if balance == "weights" else None)
+    pipeline = make_pipeline(StandardScaler(), classifier)
+    return pipeline.fit(logistic_features(counts[idx]), labels[idx])
+
+
+def logistic_features(counts: np.ndarray) -> np.ndarray:
+    """``log1p`` of each neuron's total count in the window: ``(n_trials, n_neurons)``."""
+    return np.log1p(np.asarray(counts).sum(axis=1))
+
+
+def best_achievable_predictions(p_correct: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
+    """The balanced-accuracy-optimal decision from the true ``p_correct`` (simulations only).
+
+    Predicting "correct" when ``p_correct > pi``, where ``pi`` is the fraction of correct
+    training trials, maximises the expected balanced accuracy: a trial's contribution to the
+    correct class's recall is ``p / pi`` and to the other's ``(1 - p) / (1 - pi)``.
+
+    Args:
+        p_correct: true probability of a correct answer of the trials to classify ``(n,)``.
+        train_labels: labels of the training trials, to estimate ``pi``.
+
+    Returns:
+        Predicted classes ``(n,)``.
+    """
+    return (np.asarray(p_correct) > np.mean(train_labels)).astype(np.int64)
+
+
+# ------------------------------------------------------------------- cross-validation
+@dataclass
+class FoldResult:
+    """One fold of :func:`cross_validate`.
+
+    Attributes:
+        repeat, fold: which repetition and which of its folds.
+        train_idx, test_idx: trial indices; disjoint.
+        predictions: per model name, predicted classes of the test trials ``(n_test,)``.
+        scores: per model name, balanced accuracy on the test trials.
+        rnn: the fitted RNN (``None`` when the RNN was not run).
+    """
+
+    repeat: int
+    fold: int
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    rnn: FittedRNN | None = None
+
+
+@dataclass
+class CVResult:
+    """Everything :func:`cross_validate` measured.
+
+    Attributes:
+        labels: the labels used ``(n_trials,)``.
+        folds: one :class:`FoldResult` per fold, repeat by repeat.
+        n_splits, n_repeats: the cross-validation scheme.
+        models: the models scored, in order.
+        counts: the RNN's binned input counts ``(n_trials, n_bins, n_neurons)``, to apply a
+            fold's model to its test trials (``None`` when the RNN was not run).
+    """
+
+    labels: np.ndarray
+    folds: list[FoldResult]
+    n_splits: int
+    n_repeats: int
+    models: tuple[str, ...]
+    counts: np.ndarray | None = None
+
+    def scores(self, model: str) -> np.ndarray:
+        """Balanced accuracy of ``model`` in every fold, ``(n_splits * n_repeats,)``."""
+        if model not in self.models:
+            raise KeyError(f"{model!r} was not cross-validated; available: {self.models}.")
+        return np.array([fold.scores[model] for fold in self.folds])
+
+    def interval(self, model: str, level: float = 0.95) -> tuple[float, float, float]:
+        """``(mean, low, high)`` balanced accuracy of ``model`` over folds, with the corrected
+        resampled-t interval of :func:`~helpers.metrics.cv_confidence_interval`."""
+        return cv_confidence_interval(self.scores(model), 1 / self.n_splits, level)
+
+    def summary(self, level: float = 0.95) -> dict[str, tuple[float, float, float]]:
+        """:meth:`interval` of every model."""
+        return {model: self.interval(model, level) for model in self.models}
+
+    def table(self, level: float = 0.95):
+        """The summary as a pandas DataFrame, one row per model."""
+        import pandas as pd
+
+        rows = [{"model": model, "balanced accuracy": mean, "ci low": low, "ci high": high}
+                for model, (mean, low, high) in self.summary(level).items()]
+        return pd.DataFrame(rows).set_index("model").round(3)
+
+    def out_of_fold(self, model: str, repeat: int = 0) -> np.ndarray:
+        """Predictions of ``model`` for every trial, from the fold of ``repeat`` that tested
+        it, ``(n_trials,)``."""
+        if not 0 <= repeat < self.n_repeats:
+            raise ValueError(f"repeat must be in [0, {self.n_repeats}), got {repeat}.")
+        predictions = np.full(len(self.labels), -1)
+        for fold in self.folds:
+            if fold.repeat == repeat:
+                predictions[fold.test_idx] = fold.predictions[model]
+        return predictions
+
+    def confusion(self, model: str, repeat: int = 0) -> np.ndarray:
+        """Confusion matrix ``(2, 2)`` of the out-of-fold predictions of one repeat (each trial
+        counted once); rows are true classes (0 incorrect, 1 correct), columns predictions."""
+        from sklearn.metrics import confusion_matrix
+
+        return confusion_matrix(self.labels, self.out_of_fold(model, repeat), labels=[0, 1])
+
+
+def cross_validate(
+    session: Session,
+    labels: np.ndarray | None = None,
+    *,
+    window: tuple[float, float] = (0.0, 0.4),
+    settings: RNNSettings = DEFAULT_RNN,
+    balance: str = "weights",
+    n_splits: int = 5,
+    n_repeats: int = 2,
+    models: tuple[str, ...] | None = None,
+    n_train_trials: int | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> CVResult:
+    """Repeated stratified cross-validation of the RNN and its baselines on the same folds.
+
+    Args:
+        session: the session, restricted to the neurons to decode from.
+        labels: classes ``(n_trials,)`` in {0, 1}; default ``session.is_correct``.
+        window: seconds relative to stimulus onset whose spikes are used.
+        settings: the RNN's settings (:data:`DEFAULT_RNN` are the recommended ones).
+        balance: ``"weights"`` or ``"undersample"``, for the RNN and the logistic baseline.
+        n_splits, n_repeats: folds per repeat and number of repeats.
+        models: subset of :data:`MODELS`; default all of them that apply ("best achievable"
+            needs ``session.truth["p_correct"]``).
+        n_train_trials: use only this many (stratified) training trials per fold, to measure
+            how the score depends on the amount of data.
+        seed: seeds the folds, the inner splits, the balancing and the weights.
+        device: where the RNN trains.
+
+    Returns:
+        A :class:`CVResult`.
+    """
+    labels = session.is_correct if labels is None else labels
+    labels = check_labels(labels, n_splits, session.n_trials)
+    p_correct = _p_correct(session)
+    models = _check_models(models, p_correct is not None)
+    rnn_counts = trial_counts(session, window, settings.bin_width) if "rnn" in models else None
+    window_counts = trial_counts(session, window)
+    folds = []
+    for number, (train_idx, test_idx) in enumerate(make_folds(labels, n_splits, n_repeats, seed)):
+        fold_seed = seed + number
+        train_idx = _subsample(train_idx, labels, n_train_trials, fold_seed)
+        result = FoldResult(number // n_splits, number % n_splits, train_idx, test_idx)
+        if "rnn" in models:
+            result.rnn = fit_rnn(rnn_counts, labels, train_idx, settings=settings,
+                                 balance=balance, seed=fold_seed, device=device)
+            result.predictions["rnn"] = result.rnn.predict(rnn_counts[test_idx])
+        if "logistic" in models:
+            logistic = fit_logistic(window_counts, labels, train_idx, balance=balance,
+                                    seed=fold_seed)
+            result.predictions["logistic"] = logistic.predict(
+                logistic_features(window_counts[test_idx]))
+        if "majority" in models:
+            majority = np.bincount(labels[train_idx], minlength=2).argmax()
+            result.predictions["majority"] = np.full(len(test_idx), majority)
+        if "best achievable" in models:
+            result.predictions["best achievable"] = best_achievable_predictions(
+                p_correct[test_idx], labels[train_idx])
+        result.scores = {name: balanced_accuracy(labels[test_idx], predicted)
+                         for name, predicted in result.predictions.items()}
+        folds.append(result)
+    return CVResult(labels, folds, n_splits, n_repeats, models, rnn_counts)
+
+
+def _p_correct(session: Session) -> np.ndarray | None:
+    if session.truth is None or "p_correct" not in session.truth.extra:
+        return None
+    return np.asarray(session.truth.extra["p_correct"], dtype=np.float64)
+
+
+def _check_models(models: tuple[str, ...] | None, has_truth: bool) -> tuple[str, ...]:
+    if models is None:
+        return MODELS if has_truth else MODELS[:-1]
+    models = tuple(models)
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ValueError(f"Unknown model(s) {unknown}; choose from {MODELS}.")
+    if "best achievable" in models and not has_truth:
+        raise ValueError("'best achievable' needs a simulated session with truth['p_correct'].")
+    return models
+
+
+@dataclass
+class PermutationResult:
+    """A permutation test of a cross-validated score against chance.
+
+    Attributes:
+        model: the model tested.
+        observed: its mean balanced accuracy with the true labels.
+        null_scores: the same with shuffled labels, ``(n_permutations,)``.
+        p_value: ``(1 + #{null >= observed}) / (1 + n_permutations)``.
+    """
+
+    model: str
+    observed: float
+    null_scores: np.ndarray
+    p_value: float
+
+
+def permutation_test(session: Session, labels: np.ndarray | None = None, *,
+                     model: str = "rnn", n_permutations: int = 19, seed: int = 0,
+                     observed: float | None = None, **cv_options: Any) -> PermutationResult:
+    """Is the cross-validated balanced accuracy above chance? Re-run the whole pipeline --
+    folds, balancing, fitting, scoring -- with the labels shuffled across trials
+    (Ojala & Garriga 2010).
+
+    Args:
+        session, labels: as for :func:`cross_validate`.
+        model: the one model to test (refitting is the expensive part).
+        n_permutations: number of shuffles; the smallest possible p-value is
+            ``1 / (1 + n_permutations)``.
+        seed: seeds the shuffles (and the pipeline, as in :func:`cross_validate`).
+        observed: the mean score with the true labels, if already computed with the same
+            options; otherwise it is computed here.
+        **cv_options: passed on to :func:`cross_validate` (e.g. ``n_repeats=1``).
+    """
+    from helpers.metrics import permutation_p_value
+
+    labels = session.is_correct if labels is None else labels
+    labels = check_labels(labels, cv_options.get("n_splits", 5), session.n_trials)
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}.")
+    if observed is None:
+        observed = float(cross_validate(session, labels, models=(model,), seed=seed,
+                                        **cv_options).scores(model).mean())
+    rng = np.random.default_rng(seed)
+    null_scores = np.array([
+        cross_validate(session, rng.permutation(labels), models=(model,), seed=seed,
+                       **cv_options).scores(model).mean()
+        for _ in range(n_permutations)])
+    return PermutationResult(model, observed, null_scores,
+                             permutation_p_value(observed, null_scores))
