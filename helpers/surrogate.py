@@ -7,16 +7,19 @@ true probability that each trial is answered correctly. ``book/simulation.md`` d
 
 Generative model, in short (all times in seconds, relative to stimulus onset):
 
-1. Behaviour. Contrasts in {0, .25, .5, 1} on each side; a slow engagement state ``e`` in (0, 1)
-   per trial; a choice (+1 left, -1 right, 0 no-go) from a three-way psychometric function whose
-   lapses grow as engagement falls; reward by the Steinmetz et al. (2019) rules.
-2. Latents ``x[trial, bin, :]``: visual transients (left, right), a signed choice ramp, an
-   unsigned action (movement) signal, engagement, a shared per-trial gain and a few smooth shared
-   fluctuations.
-3. Rates ``rates[n, k, t] = exp(b[n] + loadings[n] @ x[k, t])`` spikes per bin: the best
-   prediction any model can make from the population (``truth.rates``).
-4. Spikes ``~ Poisson(private_gain[n, k] * rates[n, k, t])`` with a private gamma gain of mean 1
-   per neuron and trial: over-dispersion that no other neuron can predict.
+1. Behaviour. Contrasts in {0, .25, .5, 1} on each side; engaged/disengaged bouts and a graded
+   engagement level ``e`` in (0, 1) per trial; a choice (+1 left, -1 right, 0 no-go) from a
+   three-way psychometric function whose lapses grow as engagement falls; reward by the
+   Steinmetz et al. (2019) rules. ``p_correct`` = P(reward | contrasts, engagement).
+2. Latents ``x[trial, bin, :]`` (:data:`LATENT_NAMES`): visual transients (left, right), a signed
+   choice ramp, an unsigned action (movement) signal, engagement, a shared per-trial gain and
+   four smooth shared fluctuations (two mostly in visual cortex, two mostly elsewhere).
+3. Rates ``rates = 1 / (exp(-(b + loadings @ x)) + 1 / max_rate)`` spikes per bin: log-linear,
+   saturating at 150 spikes/s. ``truth.rates`` = E[spikes | latents], the best prediction any
+   model can make from the rest of the population.
+4. Spikes: Poisson events at ``private_gain * rates / (1 + burst_mean)``, each a burst of
+   ``1 + Poisson(burst_mean)`` spikes; the private gamma gain (mean 1, per neuron and trial) and
+   the bursts make counts over-dispersed in ways no other neuron can predict.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ LATENT_NAMES: tuple[str, ...] = (
     "action",       # unsigned movement signal (go trials only)
     "engagement",   # slow per-trial state in (0, 1), constant within a trial
     "gain",         # shared per-trial log-gain, unit variance, constant within a trial
-    "shared_1",     # smooth shared fluctuations, unit variance, ~100 ms time scale
-    "shared_2",
-    "shared_3",
+    "shared_1",     # smooth shared fluctuations, unit variance, 0.3 s smoothing width;
+    "shared_2",     # 1-2 mostly in visual cortex,
+    "shared_3",     # 3-4 mostly in the other regions
     "shared_4",
 )
 _N_SHARED = 4
@@ -121,8 +124,13 @@ def make_session(
         A :class:`~helpers.data.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
         and ``truth``: ``rates`` float32 spikes per bin (same shape), ``latents`` float32
         ``(n_trials, n_bins, 10)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
-        ``p_correct``, ``engagement``, ``choice``, ``p_choice`` ``(n_trials, 3)``, ``gocue`` and
+        ``p_correct`` (P(reward) given contrasts and engagement, before the choice),
+        ``engagement`` (level in (0, 1)), ``engaged`` (bool state), ``choice`` (= response),
+        ``p_choice`` ``(n_trials, 3)`` (P(left), P(right), P(no-go)), ``gocue`` and
         ``move_time`` (s after stimulus onset, NaN on no-go trials).
+
+    Raises:
+        ValueError: an option is out of range (the message names it and the valid range).
     """
     area_counts = _check_options(seed, n_trials, n_bins, bin_size, stim_onset, area_counts)
     rng = np.random.default_rng(seed)
@@ -248,7 +256,11 @@ def _check_options(
             )
     if sum(area_counts.values()) == 0:
         raise ValueError("area_counts has zero neurons in total; give at least one area a count.")
-    return {area.strip(): int(n) for area, n in area_counts.items() if n > 0}
+    counts: dict[str, int] = {}
+    for area, count in area_counts.items():  # " TT" and "TT" are the same area
+        if count > 0:
+            counts[area.strip()] = counts.get(area.strip(), 0) + int(count)
+    return counts
 
 
 # --------------------------------------------------------------------------- behaviour
@@ -463,11 +475,18 @@ def _shared_loadings(rng: np.random.Generator, region: np.ndarray) -> np.ndarray
 def _stimulus_loadings(
     rng: np.random.Generator, brain_area: np.ndarray, region: np.ndarray
 ) -> np.ndarray:
-    """(left, right) visual loadings: contralateral (right) preference, ``(n_neurons, 2)``."""
+    """(left, right) visual loadings, ``(n_neurons, 2)``, contralateral (right) preference.
+
+    70 % of visual neurons respond (visual cortex, LGd, LP, superficial colliculus); 15 % of
+    neurons in the rest of neocortex, midbrain and basal ganglia respond, at half the amplitude
+    (vision is found there, not in hippocampus or non-visual thalamus; Steinmetz et al. 2019).
+    """
     visual = np.isin(brain_area, _VISUAL_THALAMUS + _VISUAL_MIDBRAIN) | (region == "vis ctx")
-    p_responsive = np.where(visual, 0.7, np.where(np.isin(brain_area, _CHOICE_CORTEX), 0.08, 0))
+    weakly_visual = ~visual & np.isin(region, ("other ctx", "midbrain", "basal ganglia"))
+    p_responsive = np.select([visual, weakly_visual], [0.7, 0.15], 0.0)
     responsive = rng.random(len(region)) < p_responsive
-    amplitude = responsive * np.minimum(rng.lognormal(np.log(1.8), 0.5, size=len(region)), 3.5)
+    amplitude = np.minimum(rng.lognormal(np.log(1.8), 0.5, size=len(region)), 3.5)
+    amplitude *= responsive * np.where(weakly_visual, 0.5, 1.0)
     ipsi = rng.uniform(0.0, 0.4, size=len(region))
     return np.stack([amplitude * ipsi, amplitude], axis=1)
 
