@@ -6,9 +6,12 @@ small modules, each with one job:
 - :mod:`helpers.data` -- the :class:`~helpers.data.Session` container, the Steinmetz loader,
   trial splitting and balancing (chapter 1).
 - :mod:`helpers.surrogate` -- a simulated session in the same format with known rates and latents.
+- :mod:`helpers.stats` -- summary statistics that compare a session with real recordings.
+- :mod:`helpers.plotting` -- rasters, PSTHs and psychometric curves shared by the chapters.
 - :mod:`helpers.models` -- the sequence-to-sequence RNN and the trial classifier.
 - :mod:`helpers.metrics` -- Poisson loss, bits per spike, balanced accuracy and friends.
 - :mod:`helpers.train` -- one training loop, :func:`~helpers.train.fit`, for every model.
+- :mod:`helpers.progress` -- progress bars that render cleanly in Jupyter, a terminal and the site.
 """
 
 from __future__ import annotations
