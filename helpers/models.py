@@ -90,12 +90,22 @@ class Seq2SeqRNN(nn.Module):
         return poisson_loss(outputs[0], targets)
 
 
+class _ZeroInitLinear(nn.Linear):
+    """A linear layer that starts (and restarts, in :func:`~helpers.train.fit`) at zero."""
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+
 class TrialClassifier(nn.Module):
     """Many-to-one RNN: a whole trial of spikes in, one class score per trial out.
 
     The logits come straight from a linear readout of the last hidden state: no softmax inside,
     because :func:`torch.nn.functional.cross_entropy` applies its own (the original project's
-    extra softmax squashed the gradients).
+    extra softmax squashed the gradients). The readout starts at zero, so an untrained
+    classifier gives every class the same logit (chance level): early stopping that finds no
+    improvement then keeps a coin flip, not a random initial guess.
 
     Args:
         n_inputs: number of input neurons.
@@ -112,7 +122,7 @@ class TrialClassifier(nn.Module):
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
         self.n_inputs, self.hidden_size, self.n_classes = n_inputs, hidden_size, n_classes
         self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers)
-        self.readout = nn.Linear(hidden_size, n_classes)
+        self.readout = _ZeroInitLinear(hidden_size, n_classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits ``(n_trials, n_classes)`` and hidden states ``(n_trials, n_bins, hidden_size)``

@@ -27,6 +27,14 @@ def test_logits_are_the_readout_of_the_last_hidden_state() -> None:
     torch.testing.assert_close(logits, model.readout(hidden[:, -1]))
 
 
+def test_untrained_classifier_sits_at_chance() -> None:
+    model = TrialClassifier(3, hidden_size=4)
+    logits, _ = model(torch.randn(5, 6, 3))
+    assert torch.all(logits == 0)
+    model.readout.reset_parameters()  # what fit() calls before training
+    assert torch.all(model.readout.weight == 0)
+
+
 def test_output_is_not_normalised() -> None:
     torch.manual_seed(0)
     model = TrialClassifier(3, hidden_size=4)
