@@ -33,8 +33,9 @@ def helpers_fingerprint() -> str:
 
 def main() -> int:
     fingerprint = helpers_fingerprint()
-    if FINGERPRINT.exists() and FINGERPRINT.read_text() != fingerprint and CACHE.exists():
-        print("helpers/ or requirements changed: re-executing every notebook.")
+    previous = FINGERPRINT.read_text() if FINGERPRINT.exists() else None
+    if CACHE.exists() and previous != fingerprint:
+        print("helpers/ or requirements changed since the last good build: re-executing all.")
         shutil.rmtree(CACHE)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(ROOT), "-W", "--keep-going"]
