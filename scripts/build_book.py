@@ -33,12 +33,13 @@ def helpers_fingerprint() -> str:
 
 def main() -> int:
     fingerprint = helpers_fingerprint()
-    previous = FINGERPRINT.read_text() if FINGERPRINT.exists() else None
-    if CACHE.exists() and previous != fingerprint:
-        print("helpers/ or requirements changed since the last good build: re-executing all.")
-        shutil.rmtree(CACHE)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(ROOT), "-W", "--keep-going"]
+    previous = FINGERPRINT.read_text() if FINGERPRINT.exists() else None
+    if BUILD.exists() and previous != fingerprint:
+        print("helpers/ or requirements changed since the last good build: re-executing all.")
+        shutil.rmtree(CACHE, ignore_errors=True)
+        command.append("--all")
     code = subprocess.call(command, cwd=ROOT)
     if code != 0:
         print(f"The book build failed (exit {code}); see the messages above "
