@@ -1,28 +1,33 @@
-"""Scores: the Poisson loss and bits per spike (chapter 2), classification metrics (chapter 4)."""
+"""Scores: the Poisson loss, bits per spike and pseudo-R² (chapter 2), classification metrics
+(chapter 4)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
 _RATE_FLOOR = 1e-9  # the field's convention (nlb_tools): zero rates become 1e-9
 
 
 def poisson_loss(rates: torch.Tensor, spikes: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """The course's Poisson loss, ``mean(rates - spikes * log(rates))``.
+    """The course's Poisson loss, ``mean(rates - spikes * log(rates))`` (chapter 2).
 
-    Minimising it is maximum likelihood for counts drawn from Poisson(rates): it is the
-    negative log-likelihood without the ``log(spikes!)`` term, which does not depend on the model.
+    Minimising it is maximum likelihood for counts drawn from Poisson(rates): it is the mean
+    negative log-likelihood without the ``log(spikes!)`` term, which does not depend on the
+    model. It equals ``torch.nn.PoissonNLLLoss(log_input=False)``.
 
     Args:
-        rates: predicted rates, spikes per bin, any shape, positive.
+        rates: predicted rates, spikes per bin, any shape, non-negative.
         spikes: observed counts, same shape.
         eps: added inside the log so that a zero rate gives a large finite loss, not inf.
+
+    Returns:
+        A scalar tensor (nats per bin and neuron, up to the dropped constant).
     """
     if rates.shape != spikes.shape:
         raise ValueError(f"rates {tuple(rates.shape)} and spikes {tuple(spikes.shape)} "
-                         "must have the same shape.")
+                         "must have the same shape (n_trials, n_bins, n_neurons).")
     return torch.mean(rates - spikes * torch.log(rates + eps))
 
 
@@ -35,14 +40,35 @@ def _as_float_array(name: str, value: np.ndarray | torch.Tensor) -> np.ndarray:
     return value
 
 
+def _checked_pair(rates: np.ndarray | torch.Tensor,
+                  spikes: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 arrays shaped ``(n_samples, n_neurons)``, after checking them."""
+    rates = _as_float_array("rates", rates)
+    spikes = _as_float_array("spikes", spikes)
+    if rates.shape != spikes.shape:
+        raise ValueError(f"rates {rates.shape} and spikes {spikes.shape} must match in shape "
+                         "(neurons on the last axis).")
+    if rates.ndim == 0:
+        raise ValueError("rates and spikes must have at least one axis (neurons).")
+    if np.any(rates < 0):
+        raise ValueError("rates must be non-negative (spikes per bin).")
+    if np.any(spikes < 0):
+        raise ValueError("spikes must be non-negative counts.")
+    n_neurons = spikes.shape[-1]
+    return rates.reshape(-1, n_neurons), spikes.reshape(-1, n_neurons)
+
+
 def poisson_log_likelihood(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    """Elementwise Poisson log-likelihood ``spikes*log(rate) - rate - log(spikes!)`` (nats)."""
+    """Elementwise Poisson log-likelihood ``spikes*log(rate) - rate - log(spikes!)`` in nats.
+
+    Rates below 1e-9 spikes/bin are raised to 1e-9, as in the field's evaluation code.
+    """
     rates = np.maximum(rates, _RATE_FLOOR)
-    return spikes * np.log(rates) - rates - gammaln(spikes + 1)
+    return xlogy(spikes, rates) - rates - gammaln(spikes + 1)
 
 
 def bits_per_spike(rates: np.ndarray | torch.Tensor, spikes: np.ndarray | torch.Tensor) -> float:
-    """Log-likelihood gain over a per-neuron constant-rate model, in bits per spike.
+    """Log-likelihood gain over a per-neuron constant-rate model, in bits per spike (chapter 2).
 
     The field's definition (Neural Latents Benchmark): ``(LL_model - LL_null) / (n_spikes ln 2)``,
     where the null model predicts each neuron's mean count over the evaluated trials and bins.
@@ -51,21 +77,44 @@ def bits_per_spike(rates: np.ndarray | torch.Tensor, spikes: np.ndarray | torch.
     Args:
         rates: predicted rates in spikes per bin, ``(..., n_neurons)`` -- neurons on the last axis.
         spikes: observed counts, same shape.
+
+    Raises:
+        ValueError: shapes differ, values are NaN/inf or negative, or there are no spikes.
     """
-    rates = _as_float_array("rates", rates)
-    spikes = _as_float_array("spikes", spikes)
-    if rates.shape != spikes.shape:
-        raise ValueError(f"rates {rates.shape} and spikes {spikes.shape} must match in shape.")
-    if np.any(rates < 0):
-        raise ValueError("rates must be non-negative (spikes per bin).")
+    rates, spikes = _checked_pair(rates, spikes)
     n_spikes = spikes.sum()
     if n_spikes == 0:
         raise ValueError("bits per spike is undefined when there are no spikes to predict.")
-    flat_spikes = spikes.reshape(-1, spikes.shape[-1])
-    null_rates = np.broadcast_to(flat_spikes.mean(axis=0), flat_spikes.shape)
-    ll_model = poisson_log_likelihood(rates.reshape(flat_spikes.shape), flat_spikes).sum()
-    ll_null = poisson_log_likelihood(null_rates, flat_spikes).sum()
+    null_rates = np.broadcast_to(spikes.mean(axis=0), spikes.shape)
+    ll_model = poisson_log_likelihood(rates, spikes).sum()
+    ll_null = poisson_log_likelihood(null_rates, spikes).sum()
     return float((ll_model - ll_null) / (n_spikes * np.log(2)))
+
+
+def pseudo_r2(rates: np.ndarray | torch.Tensor, spikes: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Deviance-based pseudo-R² of every neuron (chapter 2).
+
+    ``1 - D_model / D_null = (LL_model - LL_null) / (LL_saturated - LL_null)``: the fraction of
+    the null model's Poisson deviance that the model explains. 1 is a perfect fit (rates equal to
+    the counts), 0 the constant-rate null, negative worse than the null. It shares its numerator
+    with :func:`bits_per_spike`, but divides by what was explainable instead of by the spikes.
+
+    Args:
+        rates: predicted rates in spikes per bin, ``(..., n_neurons)``.
+        spikes: observed counts, same shape.
+
+    Returns:
+        Pseudo-R² per neuron, ``(n_neurons,)``; NaN for a neuron that never fired.
+    """
+    rates, spikes = _checked_pair(rates, spikes)
+    null_rates = np.broadcast_to(spikes.mean(axis=0), spikes.shape)
+    ll_model = poisson_log_likelihood(rates, spikes).sum(axis=0)
+    ll_null = poisson_log_likelihood(null_rates, spikes).sum(axis=0)
+    ll_saturated = poisson_log_likelihood(spikes, spikes).sum(axis=0)
+    explainable = ll_saturated - ll_null
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = (ll_model - ll_null) / explainable
+    return np.where(spikes.sum(axis=0) > 0, r2, np.nan)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,15 @@ from helpers.metrics import poisson_loss
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 _MIN_RATE = 1e-6  # spikes per bin; keeps log(rate) finite
 
+#: The course template's rate model (chapter 2): a bidirectional tanh RNN with 6 latents, fed raw
+#: counts. ``Seq2SeqRNN(n_inputs, n_outputs, **COURSE_SEQ2SEQ)``.
+COURSE_SEQ2SEQ: dict = {"hidden_size": 6, "cell": "rnn", "bidirectional": True}
+
+#: The rate model chapter 2 recommends: a bidirectional GRU with 16 latents, log(1 + counts) in,
+#: input dropout against overfitting. ``Seq2SeqRNN(n_inputs, n_outputs, **RECOMMENDED_SEQ2SEQ)``.
+RECOMMENDED_SEQ2SEQ: dict = {"hidden_size": 16, "cell": "gru", "bidirectional": True,
+                             "log_inputs": True, "input_dropout": 0.3}
+
 
 def _make_recurrent(cell: str, n_inputs: int, hidden_size: int, num_layers: int,
                     bidirectional: bool = False) -> nn.Module:
@@ -42,6 +51,8 @@ class Seq2SeqRNN(nn.Module):
 
     The course template's model, generalised: an RNN/GRU/LSTM encoder, a linear readout and a
     softplus, so that rates are strictly positive. Its hidden state is the model's latent state.
+    The positional defaults are the course's; :data:`RECOMMENDED_SEQ2SEQ` holds the settings
+    chapter 2 recommends.
 
     Args:
         n_inputs: number of input neurons.
@@ -51,13 +62,22 @@ class Seq2SeqRNN(nn.Module):
         cell: ``"rnn"`` (tanh, as in the course), ``"gru"`` or ``"lstm"``.
         bidirectional: run forwards and backwards in time; latents are the average of the two
             directions, as in the course template.
+        log_inputs: feed ``log(1 + spikes)`` instead of raw counts, so that a burst in one bin
+            does not dominate the input (the model still takes counts; the transform is inside).
+        input_dropout: during training, silence each input neuron's count in each bin with this
+            probability (and scale the rest up); a regulariser that keeps the model from leaning
+            on a few neurons. Off in evaluation mode.
     """
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden_size: int = 6, num_layers: int = 1,
-                 cell: str = "rnn", bidirectional: bool = False) -> None:
+                 cell: str = "rnn", bidirectional: bool = False, *,
+                 log_inputs: bool = False, input_dropout: float = 0.0) -> None:
         super().__init__()
+        if not 0 <= input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1), got {input_dropout!r}.")
         self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, hidden_size
-        self.bidirectional = bidirectional
+        self.bidirectional, self.log_inputs = bidirectional, log_inputs
+        self.dropout = nn.Dropout(input_dropout)
         self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers, bidirectional)
         self.readout = nn.Linear(hidden_size, n_outputs)
 
@@ -65,7 +85,9 @@ class Seq2SeqRNN(nn.Module):
         """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and latents
         ``(n_trials, n_bins, hidden_size)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
         _check_input(x, self.n_inputs)
-        hidden, _ = self.rnn(x)
+        if self.log_inputs:
+            x = torch.log1p(x)
+        hidden, _ = self.rnn(self.dropout(x))
         if self.bidirectional:
             forward, backward = hidden.chunk(2, dim=-1)
             hidden = (forward + backward) / 2
@@ -88,6 +110,19 @@ class Seq2SeqRNN(nn.Module):
              **_: object) -> torch.Tensor:
         """Poisson loss of the predicted rates against target spike counts."""
         return poisson_loss(outputs[0], targets)
+
+    @torch.no_grad()
+    def predict(self, spikes: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Rates (spikes/bin) and latents as NumPy arrays, in evaluation mode, on the model's
+        device: spikes ``(n_trials, n_bins, n_inputs)`` -> ``(rates, latents)``."""
+        device = next(self.parameters()).device
+        x = torch.as_tensor(np.asarray(spikes, dtype=np.float32)
+                            if not isinstance(spikes, torch.Tensor) else spikes).float()
+        was_training = self.training
+        self.eval()
+        rates, latents = self(x.to(device))
+        self.train(was_training)
+        return rates.cpu().numpy(), latents.cpu().numpy()
 
 
 class _ZeroInitLinear(nn.Linear):
