@@ -1,0 +1,37 @@
+"""Time the execution of every notebook in _toc.yml, as `make book` runs them.
+
+Usage: `STEINMETZ_SOURCE=simulated .venv/bin/python benchmarks/chapter_times.py [NOTEBOOK ...]`
+Prints one line per notebook (wall-clock seconds). Not a test: speed is reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from toc_notebooks import toc_notebooks  # noqa: E402
+
+
+def time_notebook(path: Path) -> float:
+    """Execute one notebook in its own folder (exercise stubs may raise) and return seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HELPERS_PROGRESS", "final")
+    paths = [Path(p).resolve() for p in sys.argv[1:]] or toc_notebooks()
+    print(f"{os.cpu_count()} CPU cores; STEINMETZ_SOURCE={os.environ.get('STEINMETZ_SOURCE')}")
+    for path in paths:
+        print(f"{path.name:40s} {time_notebook(path):7.1f} s", flush=True)
