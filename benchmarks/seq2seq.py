@@ -1,0 +1,217 @@
+"""Chapter 2's seq-to-seq Poisson RNN, measured: held-out co-smoothing scores and training time.
+
+Run from the repository root (CPU only; the full run takes 10-20 minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/seq2seq.py                 # everything
+    .venv/bin/python benchmarks/seq2seq.py --quick         # one seed, no course recipe, no notebook
+
+It reports, as markdown tables for issue notes:
+
+1. the default simulated session (``make_session()``, visual cortex, 250 bins) and the chapter's
+   session (simulated Lederberg 2017-12-05): held-out bits/spike with 95 % bootstrap intervals
+   over test trials for the recommended model, the course recipe, the smoothing + GLM baseline,
+   condition PSTHs, the constant-rate null and the true rates (oracle); fraction of the oracle
+   and ratio to smoothing (paired bootstrap);
+2. the small-session setting -- 100 trials, 40 bins (0-0.4 s after stimulus onset), 130 input
+   and 130 target visual-cortex neurons -- over several seeds: recommended model, course
+   recipe, smoothing and null;
+3. speed: the course recipe against the recommended one on the same data (wall and CPU time),
+   time per iteration with PyTorch's default threads and with one, and a profile of one
+   iteration of the course model (where the time goes);
+4. the wall-clock time of executing ``book/02_seq2seq_poisson_rnn.ipynb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from helpers.data import Session, load_session
+from helpers.evaluation import CoSmoothingData, baseline_rates, co_smoothing_split, score_rates
+from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ, Seq2SeqRNN
+from helpers.surrogate import make_session
+from helpers.train import COURSE_RECIPE, History, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "book" / "02_seq2seq_poisson_rnn.ipynb"
+SMALL_WINDOW = slice(50, 90)  # 0-0.4 s after stimulus onset at 10 ms bins
+SMALL_AREAS = {"VISp": 130, "VISam": 130}
+
+
+def train(settings: dict, data: CoSmoothingData, **fit_kwargs) -> tuple[np.ndarray, History,
+                                                                          float, float]:
+    """Fit a model; return its test-trial rates, history, wall and CPU seconds."""
+    model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1], **settings)
+    wall, cpu = time.perf_counter(), time.process_time()
+    history = fit(model, data.train_inputs, data.train_targets, progress=False, **fit_kwargs)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return model.predict(data.test_inputs)[0], history, wall, cpu
+
+
+def table(rows: list[dict]) -> None:
+    """Print score rows as a markdown table."""
+    print("| model | bits/spike [95 % CI] | fraction of oracle | ratio to smoothing "
+          "| median pseudo-R² |\n|---|---|---|---|---|")
+    for row in rows:
+        fraction = (f"{row['fraction_of_oracle']:.2f} [{row['fraction_of_oracle_low']:.2f}, "
+                    f"{row['fraction_of_oracle_high']:.2f}]" if "fraction_of_oracle" in row
+                    else "-")
+        print(f"| {row['model']} | {row['bps']:.3f} [{row['bps_low']:.3f}, {row['bps_high']:.3f}]"
+              f" | {fraction} | {row['ratio']:.2f} [{row['ratio_low']:.2f}, "
+              f"{row['ratio_high']:.2f}] | {row['median_pseudo_r2']:.3f} |")
+
+
+def full_session(name: str, session: Session, seed: int, course: bool) -> dict:
+    """Section 1 (and the timings of section 3) on one 250-bin session."""
+    session = session.select("vis ctx")
+    split = co_smoothing_split(session.n_trials, session.n_neurons, seed=seed)
+    data = split.apply(session.spikes)
+    conditions = np.c_[session.contrast_left, session.contrast_right]
+    start = time.perf_counter()
+    predictions = baseline_rates(data, split, conditions, true_rates=session.truth.rates,
+                                 seed=seed)
+    baseline_seconds = time.perf_counter() - start
+    rates, history, wall, cpu = train(RECOMMENDED_SEQ2SEQ, data, seed=seed)
+    predictions = {"recommended RNN": rates, **predictions}
+    timing = {"recommended": (wall, cpu, history.n_iterations)}
+    if course:
+        rates, course_history, wall, cpu = train(COURSE_SEQ2SEQ, data, seed=seed,
+                                                 num_threads=None, **COURSE_RECIPE)
+        predictions["course recipe (1000 it)"] = rates
+        timing["course"] = (wall, cpu, course_history.n_iterations)
+    print(f"\n### {name}: {len(split.heldin_neurons)} held-in -> {len(split.heldout_neurons)} "
+          f"held-out neurons, {len(split.train_trials)} train / {len(split.test_trials)} test "
+          f"trials, {session.n_bins} bins (split seed {seed})\n")
+    table(score_rates(predictions, data.test_targets, reference="smoothing + GLM",
+                      oracle="true rates (oracle)", seed=seed))
+    print(f"\nRecommended: stopped at {history.n_iterations} iterations (best "
+          f"{history.best_iteration}); baselines took {baseline_seconds:.0f} s.")
+    return timing
+
+
+def small_sessions(seeds: list[int]) -> None:
+    """Section 2: the small-session setting, where the course recipe overfits."""
+    print("\n## Small sessions: 100 trials x 40 bins (0-0.4 s), 130 -> 130 visual-cortex neurons"
+          "\n\n| seed | recommended | course recipe | smoothing + GLM | null | oracle | "
+          "recommended iterations |\n|---|---|---|---|---|---|---|")
+    for seed in seeds:
+        session = make_session(seed, n_trials=100, area_counts=SMALL_AREAS)
+        split = co_smoothing_split(session.n_trials, session.n_neurons, seed=seed)
+        data = split.apply(session.spikes[..., SMALL_WINDOW])
+        predictions = baseline_rates(data, split, np.c_[session.contrast_left,
+                                                        session.contrast_right],
+                                     true_rates=session.truth.rates[..., SMALL_WINDOW], seed=seed)
+        recommended, history, _, _ = train(RECOMMENDED_SEQ2SEQ, data, seed=seed)
+        course, *_ = train(COURSE_SEQ2SEQ, data, seed=seed, **COURSE_RECIPE)
+        predictions.update({"recommended": recommended, "course": course})
+        rows = {row["model"]: row for row in score_rates(predictions, data.test_targets,
+                                                         n_boot=200, seed=seed)}
+        cells = [_interval(rows[name]) for name in ("recommended", "course", "smoothing + GLM",
+                                                    "constant-rate null", "true rates (oracle)")]
+        print(f"| {seed} | {' | '.join(cells)} | {history.n_iterations} |")
+
+
+def _interval(row: dict) -> str:
+    return f"{row['bps']:.3f} [{row['bps_low']:.3f}, {row['bps_high']:.3f}]"
+
+
+def per_iteration_ms(settings: dict, data: CoSmoothingData, n_threads: int | None,
+                     n_iter: int = 10) -> float:
+    """Wall-clock milliseconds per full-batch iteration, without validation."""
+    model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1], **settings)
+    history = fit(model, data.train_inputs, data.train_targets, n_iter=n_iter, validation=None,
+                  num_threads=n_threads, progress=False)
+    return 1000 * history.seconds / n_iter
+
+
+def profile_course_model(data: CoSmoothingData) -> None:
+    """Where one iteration of the course model spends its time (torch.profiler, 1 thread)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1],
+                       **COURSE_SEQ2SEQ)
+    x, y = torch.as_tensor(data.train_inputs), torch.as_tensor(data.train_targets)
+    torch.set_num_threads(1)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            model.zero_grad()
+            model.loss(model(x), y).backward()
+    events = prof.key_averages()
+    total = sum(event.self_cpu_time_total for event in events)
+    recurrent = sum(event.self_cpu_time_total for event in events
+                    if event.count >= 3 * data.train_inputs.shape[1])
+    print(f"\nProfile of the course model ({tuple(x.shape)} -> {tuple(y.shape)[-1]} neurons): "
+          f"{recurrent / total:.0%} of the time in the per-bin recurrent steps (ops called "
+          f">= once per bin), {1 - recurrent / total:.0%} in whole-tensor ops (input "
+          "projection, readout, softplus, loss and their gradients, memory allocation). Top 8:")
+    print(events.table(sort_by="self_cpu_time_total", row_limit=8))
+
+
+def speed(default_session: Session, timing: dict) -> None:
+    """Section 3: the speed-up and where it comes from."""
+    session = default_session.select("vis ctx")
+    split = co_smoothing_split(session.n_trials, session.n_neurons, seed=0)
+    data = split.apply(session.spikes)
+    print("\n## Speed (same data: default session, visual cortex)\n")
+    if "course" in timing:
+        (c_wall, c_cpu, c_it), (r_wall, r_cpu, r_it) = timing["course"], timing["recommended"]
+        print(f"Course recipe: {c_it} iterations, {c_wall:.0f} s wall / {c_cpu:.0f} s CPU. "
+              f"Recommended: {r_it} iterations, {r_wall:.0f} s wall / {r_cpu:.0f} s CPU. "
+              f"Speed-up: {c_wall / r_wall:.1f}x wall, {c_cpu / r_cpu:.1f}x CPU.")
+    for name, settings in (("course model", COURSE_SEQ2SEQ),
+                           ("recommended model", RECOMMENDED_SEQ2SEQ)):
+        default = per_iteration_ms(settings, data, None)
+        single = per_iteration_ms(settings, data, 1)
+        print(f"- {name}: {default:.0f} ms/iteration with PyTorch's default "
+              f"{torch.get_num_threads()} threads, {single:.0f} ms with 1 thread")
+    profile_course_model(data)
+
+
+def notebook_time() -> None:
+    """Section 4: execute the chapter as the book build does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    errors = [output.get("ename") for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    print(f"\n## Notebook\n\n{NOTEBOOK.name} executed in {seconds:.0f} s "
+          f"(STEINMETZ_SOURCE={os.environ['STEINMETZ_SOURCE']}); errors: {errors} "
+          "(exercise stubs raise NotImplementedError by design)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="default session only, no course recipe there, 2 small seeds")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--no-notebook", action="store_true")
+    args = parser.parse_args()
+    print(f"Recommended model: {RECOMMENDED_SEQ2SEQ}; fit defaults (lr, patience, validation) "
+          "as in helpers.train.fit.\n\n## Full sessions")
+    default_session = make_session()
+    timing = full_session("make_session() (seed 0)", default_session, seed=0,
+                          course=not args.quick)
+    if not args.quick:
+        os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
+        full_session("simulated Lederberg 2017-12-05 (the chapter's session)",
+                     load_session("Lederberg 2017-12-05"), seed=0, course=False)
+    small_sessions(args.seeds[:2] if args.quick else args.seeds)
+    speed(default_session, timing)
+    if not (args.quick or args.no_notebook):
+        notebook_time()
+
+
+if __name__ == "__main__":
+    main()
