@@ -51,7 +51,8 @@ class Seq2SeqRNN(nn.Module):
 
     The course template's model, generalised: an RNN/GRU/LSTM encoder, a linear readout and a
     softplus, so that rates are strictly positive. Its hidden state is the model's latent state.
-    The positional defaults are the course's; :data:`RECOMMENDED_SEQ2SEQ` holds the settings
+    The defaults are the course's hidden size and cell (the course also ran it bidirectionally,
+    :data:`COURSE_SEQ2SEQ`); :data:`RECOMMENDED_SEQ2SEQ` holds the settings
     chapter 2 recommends.
 
     Args:
