@@ -10,6 +10,8 @@ small modules, each with one job:
 - :mod:`helpers.plotting` -- rasters, PSTHs and psychometric curves shared by the chapters.
 - :mod:`helpers.models` -- the sequence-to-sequence RNN and the trial classifier.
 - :mod:`helpers.metrics` -- Poisson loss, bits per spike, balanced accuracy and friends.
+- :mod:`helpers.baselines` -- the null, condition-averaged PSTH and smoothing+GLM baselines.
+- :mod:`helpers.evaluation` -- co-smoothing splits and bootstrap scoring of rates (chapter 2).
 - :mod:`helpers.classify` -- cross-validated trial classification with baselines (chapter 4).
 - :mod:`helpers.train` -- one training loop, :func:`~helpers.train.fit`, for every model.
 - :mod:`helpers.progress` -- progress bars that render cleanly in Jupyter, a terminal and the site.
