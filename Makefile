@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed
 NB_CELL_TIMEOUT ?= 900
 # Executed notebooks store one final line per progress bar instead of every redraw.
 export HELPERS_PROGRESS ?= final
+# A non-interactive backend (e.g. MPLBACKEND=Agg) would hide every figure of the executed chapters.
+unexport MPLBACKEND
 
 .PHONY: help setup book test lint unit nbval clean
 
