@@ -29,6 +29,14 @@ def time_notebook(path: Path) -> float:
     return time.perf_counter() - start
 
 
+def report_notebook_time(path: Path) -> None:
+    """Execute one chapter on the simulated data (unless told otherwise) and print its time."""
+    os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
+    seconds = time_notebook(path)
+    print(f"\n## Notebook\n\n{path.name} executed in {seconds:.0f} s "
+          f"(STEINMETZ_SOURCE={os.environ['STEINMETZ_SOURCE']})")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("HELPERS_PROGRESS", "final")
     paths = [Path(p).resolve() for p in sys.argv[1:]] or toc_notebooks()

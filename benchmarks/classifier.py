@@ -19,13 +19,12 @@ It reports, as markdown tables for issue notes:
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from chapter_times import time_notebook  # benchmarks/ is on sys.path when run as a script
+from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
 from helpers.classify import DEFAULT_RNN, PLAIN_RNN, cross_validate, permutation_test
 from helpers.data import Session, load_session
@@ -109,14 +108,6 @@ def small_sessions(seeds: list[int], plain: bool) -> None:
     print(f"Recommended settings: {DEFAULT_RNN}")
 
 
-def notebook_time() -> None:
-    """Section 3 of the report: execute the chapter as the book build does."""
-    os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
-    seconds = time_notebook(NOTEBOOK)
-    print(f"\n## Notebook\n\n{NOTEBOOK.name} executed in {seconds:.0f} s "
-          f"(STEINMETZ_SOURCE={os.environ['STEINMETZ_SOURCE']})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 small seeds, no notebook")
@@ -130,7 +121,7 @@ def main() -> None:
     lederberg(19 if args.quick else args.permutations)
     small_sessions(seeds, plain=not args.no_plain)
     if not (args.quick or args.no_notebook):
-        notebook_time()
+        report_notebook_time(NOTEBOOK)
 
 
 if __name__ == "__main__":

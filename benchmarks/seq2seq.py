@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from chapter_times import time_notebook  # benchmarks/ is on sys.path when run as a script
+from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
 from helpers.data import Session, load_session
 from helpers.evaluation import CoSmoothingData, baseline_rates, co_smoothing_split, score_rates
@@ -174,14 +174,6 @@ def speed(default_session: Session, timing: dict) -> None:
     profile_course_model(data)
 
 
-def notebook_time() -> None:
-    """Section 4: execute the chapter as the book build does."""
-    os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
-    seconds = time_notebook(NOTEBOOK)
-    print(f"\n## Notebook\n\n{NOTEBOOK.name} executed in {seconds:.0f} s "
-          f"(STEINMETZ_SOURCE={os.environ['STEINMETZ_SOURCE']})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -201,7 +193,7 @@ def main() -> None:
     small_sessions(args.seeds[:2] if args.quick else args.seeds)
     speed(default_session, timing)
     if not (args.quick or args.no_notebook):
-        notebook_time()
+        report_notebook_time(NOTEBOOK)
 
 
 if __name__ == "__main__":
