@@ -124,3 +124,45 @@ def test_chapters_close_with_what_we_learned(notebook) -> None:
     path, nb = notebook
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
     assert any("## What we learned" in h for h in headings), path.name
+
+
+SECTION = re.compile(r"^## (\d+)\. .*$", re.M)
+ESTIMATE = re.compile(r"\((\d+) min\)$")
+TOTAL = re.compile(r"^Time: about (\d+) minutes", re.M)
+TOTAL_SLACK_MIN = 15  # the total may add this much to the sections' sum (introduction, wrap-up)
+
+
+def test_sections_carry_time_estimates(notebook) -> None:
+    """Pods plan a session from these: every numbered section says how long it takes."""
+    path, nb = notebook
+    headings = [m.group(0) for c in nb.cells if c.cell_type == "markdown"
+                for m in SECTION.finditer(c.source)]
+    assert headings, f"{path.name} has no numbered sections ('## 1. Title (10 min)')"
+    missing = [h for h in headings if not ESTIMATE.search(h.rstrip())]
+    assert not missing, (
+        f"{path.name}: end every numbered section heading with its time estimate for a pod "
+        f"(reading, running, discussing, exercises), e.g. '## 2. Fitting the model (15 min)'. "
+        f"Add one to: {missing}"
+    )
+
+
+def test_objectives_give_the_chapter_total_time(notebook) -> None:
+    path, nb = notebook
+    estimates = [int(ESTIMATE.search(m.group(0).rstrip()).group(1))
+                 for c in nb.cells if c.cell_type == "markdown"
+                 for m in SECTION.finditer(c.source) if ESTIMATE.search(m.group(0).rstrip())]
+    total_needed = sum(estimates)
+    objectives = nb.cells[2].source if len(nb.cells) > 2 else ""
+    found = TOTAL.search(objectives)
+    assert found, (
+        f"{path.name}: the Objectives cell (third cell) needs the chapter's total on its own "
+        f"line, right under '## Objectives': 'Time: about {total_needed} minutes; each section "
+        f"gives its own estimate.' (the sections' estimates add up to {total_needed} min; the "
+        f"total may add up to {TOTAL_SLACK_MIN} min for the introduction and wrap-up)"
+    )
+    total = int(found.group(1))
+    assert total_needed <= total <= total_needed + TOTAL_SLACK_MIN, (
+        f"{path.name}: 'Time: about {total} minutes' does not match the sections' estimates, "
+        f"which add up to {total_needed} min: give a total between {total_needed} and "
+        f"{total_needed + TOTAL_SLACK_MIN} minutes, or fix the section estimates"
+    )
