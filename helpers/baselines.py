@@ -1,27 +1,46 @@
-"""Baselines that an RNN's predicted rates must beat (chapter 2).
+"""Everything a model must beat: baselines for predicted rates (chapter 2) and for decoding
+trial labels (chapter 4).
 
-All take and return arrays in the models' layout, ``(n_trials, n_bins, n_neurons)``, rates in
-spikes per bin. Each is fitted on training trials only and then predicts other trials:
+All take arrays in the models' layout, ``(n_trials, n_bins, n_neurons)``, rates in spikes per
+bin. Each is fitted on training trials only and then predicts other trials.
+
+Rates:
 
 - :func:`constant_rates`: every neuron fires at its mean training rate (the null model of bits
   per spike, up to the difference between training and test means);
 - :class:`ConditionPSTH`: the average time course of trials with the same stimulus;
 - :class:`SmoothingGLM`: the field's smoothing baseline (Neural Latents Benchmark): smooth the
-  held-in spikes with a Gaussian kernel, then a Poisson GLM maps them to held-out rates.
+  held-in spikes with a Gaussian kernel, then a Poisson GLM maps them to held-out rates;
+- :func:`baseline_rates`: all of them on one co-smoothing split.
+
+Labels: :func:`fit_logistic` (regularised logistic regression on window counts),
+:func:`majority_predictions` and, on simulated data, :func:`best_achievable_predictions`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
-from helpers.metrics import poisson_log_likelihood
-from helpers.train import cpu_threads
+from helpers.metrics import RATE_FLOOR, poisson_log_likelihood
+from helpers.runtime import cpu_threads
+from helpers.splits import (
+    BALANCING,
+    CoSmoothingData,
+    CoSmoothingSplit,
+    balanced_subset,
+    split_trials,
+)
 
-_MIN_RATE = 1e-6  # spikes per bin; a baseline never predicts an impossible zero
+__all__ = [
+    "constant_rates", "smooth_spikes", "ConditionPSTH", "SmoothingGLM", "fit_smoothing_glm",
+    "fit_condition_psth", "baseline_rates", "fit_logistic", "logistic_features",
+    "majority_predictions", "best_achievable_predictions",
+]
 
 
 def _as_counts(name: str, spikes: np.ndarray) -> np.ndarray:
@@ -29,7 +48,7 @@ def _as_counts(name: str, spikes: np.ndarray) -> np.ndarray:
     if spikes.ndim != 3:
         raise ValueError(f"{name} must be shaped (n_trials, n_bins, n_neurons), got "
                          f"{spikes.shape}. A Session's spikes are (n_neurons, n_trials, n_bins): "
-                         "use spikes.transpose(1, 2, 0).")
+                         "use session.spikes_by_trial().")
     if not np.all(np.isfinite(spikes)):
         raise ValueError(f"{name} contains NaN or inf.")
     return spikes
@@ -46,7 +65,7 @@ def constant_rates(train_spikes: np.ndarray, n_trials: int) -> np.ndarray:
         Rates ``(n_trials, n_bins, n_neurons)``, spikes per bin.
     """
     train_spikes = _as_counts("train_spikes", train_spikes)
-    mean = np.maximum(train_spikes.mean(axis=(0, 1)), _MIN_RATE)
+    mean = np.maximum(train_spikes.mean(axis=(0, 1)), RATE_FLOOR)
     return np.broadcast_to(mean, (n_trials, *train_spikes.shape[1:])).copy()
 
 
@@ -110,7 +129,7 @@ class ConditionPSTH:
             raise RuntimeError("Call fit(spikes, conditions) before predict.")
         rates = np.stack([self._psths.get(key, self._pooled)
                           for key in _condition_keys(conditions)])
-        return np.maximum(rates, _MIN_RATE)
+        return np.maximum(rates, RATE_FLOOR)
 
 
 def _condition_keys(conditions: np.ndarray) -> list[tuple]:
@@ -158,7 +177,7 @@ class SmoothingGLM:
         features = self._features(inputs)
         counts = torch.as_tensor(targets.reshape(-1, targets.shape[-1]), dtype=torch.float32)
         weights = torch.zeros(features.shape[1], counts.shape[1], requires_grad=True)
-        bias = torch.log(counts.mean(dim=0).clamp_min(_MIN_RATE)).requires_grad_()
+        bias = torch.log(counts.mean(dim=0).clamp_min(RATE_FLOOR)).requires_grad_()
         optimizer = torch.optim.LBFGS([weights, bias], max_iter=self.max_iter,
                                       line_search_fn="strong_wolfe")
 
@@ -185,7 +204,18 @@ class SmoothingGLM:
                              f"got {inputs.shape[-1]}.")
         log_rates = self._features(inputs).numpy() @ self.weights + self.bias
         rates = np.exp(np.clip(log_rates, -30, 10)).reshape(*inputs.shape[:2], -1)
-        return np.maximum(rates, _MIN_RATE)
+        return np.maximum(rates, RATE_FLOOR)
+
+
+def _tuned(build, grid: list[tuple], fit_args: tuple[np.ndarray, np.ndarray],
+           predict_arg: np.ndarray, target: np.ndarray, validation: float, seed: int):
+    """Fit ``build(*settings)`` for every settings of ``grid`` on a validation split of the
+    training trials, keep the best by validation log-likelihood, refit it on all of them."""
+    fit_idx, val_idx = split_trials(len(target), validation, seed=seed)
+    scores = [poisson_log_likelihood(
+        build(*settings).fit(*(a[fit_idx] for a in fit_args)).predict(predict_arg[val_idx]),
+        target[val_idx]).sum() for settings in grid]
+    return build(*grid[int(np.argmax(scores))]).fit(*fit_args)
 
 
 def fit_smoothing_glm(inputs: np.ndarray, targets: np.ndarray, *,
@@ -203,17 +233,8 @@ def fit_smoothing_glm(inputs: np.ndarray, targets: np.ndarray, *,
         validation: share of the training trials used to choose.
         seed: seeds the validation split.
     """
-    from helpers.data import split_trials
-
-    fit_idx, val_idx = split_trials(len(inputs), validation, seed=seed)
-    best, best_ll = None, -np.inf
-    for sigma in sigmas:
-        for alpha in alphas:
-            glm = SmoothingGLM(sigma, alpha).fit(inputs[fit_idx], targets[fit_idx])
-            ll = poisson_log_likelihood(glm.predict(inputs[val_idx]), targets[val_idx]).sum()
-            if ll > best_ll:
-                best, best_ll = (sigma, alpha), ll
-    return SmoothingGLM(*best).fit(inputs, targets)
+    grid = [(sigma, alpha) for sigma in sigmas for alpha in alphas]
+    return _tuned(SmoothingGLM, grid, (inputs, targets), inputs, targets, validation, seed)
 
 
 def fit_condition_psth(spikes: np.ndarray, conditions: np.ndarray, *,
@@ -226,16 +247,109 @@ def fit_condition_psth(spikes: np.ndarray, conditions: np.ndarray, *,
     Args:
         spikes: training counts ``(n_trials, n_bins, n_neurons)``.
         conditions: condition of each training trial (see :meth:`ConditionPSTH.fit`).
-        sigmas, shrinkages: the grid to search.
+        sigmas: smoothing widths to try, in bins.
+        shrinkages: shrinkage strengths to try (see :class:`ConditionPSTH`).
         validation: share of the training trials used to choose.
         seed: seeds the validation split.
     """
-    from helpers.data import split_trials
-
     spikes, conditions = _as_counts("spikes", spikes), np.asarray(conditions)
-    fit_idx, val_idx = split_trials(len(spikes), validation, seed=seed)
     grid = [(sigma, shrinkage) for sigma in sigmas for shrinkage in shrinkages]
-    scores = [poisson_log_likelihood(
-        ConditionPSTH(*settings).fit(spikes[fit_idx], conditions[fit_idx])
-        .predict(conditions[val_idx]), spikes[val_idx]).sum() for settings in grid]
-    return ConditionPSTH(*grid[int(np.argmax(scores))]).fit(spikes, conditions)
+    return _tuned(ConditionPSTH, grid, (spikes, conditions), conditions, spikes, validation,
+                  seed)
+
+
+def baseline_rates(data: CoSmoothingData, split: CoSmoothingSplit, conditions: np.ndarray, *,
+                   true_rates: np.ndarray | None = None, seed: int = 0,
+                   glm_sigmas: tuple[float, ...] = (4.0, 8.0),
+                   glm_alphas: tuple[float, ...] = (0.1, 1.0)) -> dict[str, np.ndarray]:
+    """Test-trial predictions of the held-out neurons by every baseline, fitted on training
+    trials only (see :mod:`helpers.baselines`).
+
+    Args:
+        data: the arrays of the split (from :meth:`CoSmoothingSplit.apply`).
+        split: the split itself (for the trial indices of ``conditions``).
+        conditions: stimulus condition of every trial of the session, ``(n_trials,)`` or
+            ``(n_trials, n_features)``, e.g. ``np.c_[contrast_left, contrast_right]``.
+        true_rates: simulated sessions only: the true rates in the models' layout
+            ``(n_trials, n_bins, n_neurons)`` (``session.rates_by_trial()``); adds the oracle.
+        seed: seeds the validation splits that tune the
+        glm_sigmas, glm_alphas: the smoothing baseline's grid (kernel widths in bins, penalties).
+
+    Returns:
+        Identifier (``"null"``, ``"psth"``, ``"smoothing"``, ``"oracle"``; display names in
+        :data:`helpers.evaluation.LABELS`) -> rates ``(n_test_trials, n_bins, n_heldout)`` in
+        spikes per bin.
+    """
+    conditions = np.asarray(conditions)
+    glm = fit_smoothing_glm(data.train_inputs, data.train_targets, sigmas=glm_sigmas,
+                                      alphas=glm_alphas, seed=seed)
+    psth = fit_condition_psth(data.train_targets, conditions[split.train_trials],
+                                        seed=seed)
+    rates = {
+        "null": constant_rates(data.train_targets, len(data.test_targets)),
+        "psth": psth.predict(conditions[split.test_trials]),
+        "smoothing": glm.predict(data.test_inputs),
+    }
+    if true_rates is not None:
+        rates["oracle"] = split.apply(true_rates).test_targets
+    return rates
+
+
+# ------------------------------------------------------------------------------------------ labels
+def fit_logistic(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
+                 balance: str = "weights", seed: int = 0) -> Any:
+    """The logistic-regression baseline, fitted on the trials ``train_idx`` only.
+
+    Features are each neuron's ``log1p`` spike count summed over the window, standardised;
+    the L2 strength ``C`` (1e-5 to 10, one per decade) is chosen by an inner stratified 5-fold
+    search on balanced accuracy, within the training trials.
+
+    Args:
+        counts: counts of all trials ``(n_trials, n_bins, n_neurons)``.
+        labels: classes ``(n_trials,)``.
+        train_idx: the training trials.
+        balance: ``"weights"`` (``class_weight="balanced"``) or ``"undersample"``.
+        seed: seeds the undersampling.
+
+    Returns:
+        A fitted scikit-learn pipeline; call ``predict(logistic_features(counts))``.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if balance not in BALANCING:
+        raise ValueError(f"balance must be one of {BALANCING}, got {balance!r}.")
+    idx = balanced_subset(train_idx, labels, seed) if balance == "undersample" else train_idx
+    classifier = LogisticRegressionCV(  # liblinear: ~10x faster than lbfgs at this size
+        Cs=np.logspace(-5, 1, 7), cv=5, scoring="balanced_accuracy", solver="liblinear",
+        class_weight="balanced" if balance == "weights" else None)
+    pipeline = make_pipeline(StandardScaler(), classifier)
+    return pipeline.fit(logistic_features(counts[idx]), labels[idx])
+
+
+def logistic_features(counts: np.ndarray) -> np.ndarray:
+    """``log1p`` of each neuron's total count in the window: ``(n_trials, n_neurons)``."""
+    return np.log1p(np.asarray(counts).sum(axis=1))
+
+
+def majority_predictions(train_labels: np.ndarray, n_trials: int) -> np.ndarray:
+    """The training set's most common class for each of ``n_trials`` trials, ``(n_trials,)``."""
+    return np.full(n_trials, np.bincount(np.asarray(train_labels)).argmax())
+
+
+def best_achievable_predictions(p_correct: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
+    """The balanced-accuracy-optimal decision from the true ``p_correct`` (simulations only).
+
+    Predicting "correct" when ``p_correct > pi``, where ``pi`` is the fraction of correct
+    training trials, maximises the expected balanced accuracy: a trial's contribution to the
+    correct class's recall is ``p / pi`` and to the other's ``(1 - p) / (1 - pi)``.
+
+    Args:
+        p_correct: true probability of a correct answer of the trials to classify ``(n,)``.
+        train_labels: labels of the training trials, to estimate ``pi``.
+
+    Returns:
+        Predicted classes ``(n,)``.
+    """
+    return (np.asarray(p_correct) > np.mean(train_labels)).astype(np.int64)

@@ -22,14 +22,34 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.data import Session, balance_trials, split_trials
-from helpers.metrics import balanced_accuracy, cv_confidence_interval
+from helpers.baselines import (
+    best_achievable_predictions,
+    fit_logistic,
+    logistic_features,
+    majority_predictions,
+)
+from helpers.evaluation import score_table
+from helpers.metrics import balanced_accuracy, cv_confidence_interval, permutation_p_value
 from helpers.models import TrialClassifier
+from helpers.session import Session
+from helpers.splits import (
+    BALANCING,
+    balanced_class_weights,
+    balanced_subset,
+    check_labels,
+    make_folds,
+    split_trials,
+    subsample_trials,
+)
 from helpers.train import History, fit
+
+__all__ = [
+    "MODELS", "RNNSettings", "DEFAULT_RNN", "PLAIN_RNN", "InputScaler", "FittedRNN", "fit_rnn",
+    "FoldResult", "CVResult", "cross_validate", "PermutationResult", "permutation_test",
+]
 
 #: Every model :func:`cross_validate` knows, in the order the chapter reports them.
 MODELS = ("rnn", "logistic", "majority", "best achievable")
-BALANCING = ("weights", "undersample")
 
 
 @dataclass(frozen=True)
@@ -78,37 +98,6 @@ DEFAULT_RNN = RNNSettings()
 PLAIN_RNN = RNNSettings(cell="rnn", hidden_size=8, bin_width=None, log_inputs=False,
                         standardize=False, n_iter=500, lr=0.005, weight_decay=0.0,
                         validation_fraction=0.0, n_components=None)
-
-
-# ------------------------------------------------------------------------------ inputs
-def trial_counts(session: Session, window: tuple[float, float] = (0.0, 0.4),
-                 bin_width: float | None = None) -> np.ndarray:
-    """Spike counts of the trials in a time window, trials first.
-
-    Args:
-        session: the session (select the neurons first, e.g. ``session.select(regions="thal")``).
-        window: ``(start, end)`` in seconds relative to stimulus onset; bins whose centre lies
-            in ``[start, end)`` are kept.
-        bin_width: seconds per output bin; consecutive bins are summed. ``None`` keeps them.
-
-    Returns:
-        Counts, float32, shape ``(n_trials, n_bins_out, n_neurons)``.
-    """
-    start, end = window
-    keep = (session.time >= start) & (session.time < end)
-    if not keep.any():
-        raise ValueError(f"No bins of session {session.name} fall in the window {window} s; "
-                         f"its bins span {session.time[0]:.3f}..{session.time[-1]:.3f} s.")
-    counts = session.spikes[:, :, keep].transpose(1, 2, 0)
-    n_trials, n_bins, n_neurons = counts.shape
-    if bin_width is not None:
-        factor = int(round(bin_width / session.bin_size))
-        if factor < 1 or not np.isclose(factor * session.bin_size, bin_width) \
-                or n_bins % factor:
-            raise ValueError(f"bin_width={bin_width} s must be a multiple of the session's "
-                             f"{session.bin_size} s bins that divides the window's {n_bins} bins.")
-        counts = counts.reshape(n_trials, n_bins // factor, factor, n_neurons).sum(axis=2)
-    return counts.astype(np.float32)
 
 
 @dataclass
@@ -171,61 +160,6 @@ class InputScaler:
         return values.astype(np.float32)
 
 
-# ------------------------------------------------------------------------------- folds
-def check_labels(labels: np.ndarray, n_splits: int, n_trials: int | None = None) -> np.ndarray:
-    """Validate binary trial labels and return them as ints ``(n_trials,)`` in {0, 1}.
-
-    Raises:
-        ValueError: wrong length, a single class, or fewer trials of a class than folds.
-    """
-    labels = np.ravel(np.asarray(labels))
-    if n_trials is not None and len(labels) != n_trials:
-        raise ValueError(f"labels have {len(labels)} entries but the spikes have {n_trials} "
-                         "trials.")
-    values, counts = np.unique(labels, return_counts=True)
-    if len(values) != 2 or not np.isin(values, (0, 1)).all():
-        raise ValueError(f"labels must contain both classes 0 and 1 (or False/True); found "
-                         f"{dict(zip(values.tolist(), counts.tolist(), strict=True))}.")
-    if counts.min() < max(n_splits, 4):
-        raise ValueError(f"Too few trials of class {values[counts.argmin()]} "
-                         f"({counts.min()}) for {n_splits}-fold cross-validation with an "
-                         f"inner validation split: need at least {max(n_splits, 4)}.")
-    return labels.astype(np.int64)
-
-
-def make_folds(labels: np.ndarray, n_splits: int = 5, n_repeats: int = 2,
-               seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Repeated stratified K-fold splits: every trial is tested once per repeat.
-
-    Returns:
-        ``n_splits * n_repeats`` pairs ``(train_idx, test_idx)`` of trial indices.
-    """
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
-    splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
-                                       random_state=seed)
-    return [(np.sort(train), np.sort(test))
-            for train, test in splitter.split(np.zeros(len(labels)), labels)]
-
-
-def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
-    """``n_trials / (n_classes * count_c)`` per class: each class then weighs the same in the
-    loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``."""
-    counts = np.bincount(labels, minlength=n_classes)
-    if (counts == 0).any():
-        raise ValueError(f"every class needs trials to be weighted; counts are {counts}.")
-    return (len(labels) / (n_classes * counts)).astype(np.float32)
-
-
-def _subsample(train_idx: np.ndarray, labels: np.ndarray, n_trials: int | None,
-               seed: int) -> np.ndarray:
-    if n_trials is None or n_trials >= len(train_idx):
-        return train_idx
-    kept, _ = split_trials(labels[train_idx], 1 - n_trials / len(train_idx), seed=seed,
-                           stratify=labels[train_idx])
-    return train_idx[np.sort(kept)]
-
-
 # ------------------------------------------------------------------------------ models
 @dataclass
 class FittedRNN:
@@ -259,10 +193,6 @@ class FittedRNN:
         return self.logits_and_hidden(counts)[0].argmax(axis=1)
 
 
-def _balance(idx: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
-    return idx[np.sort(balance_trials(labels[idx], seed=seed))]
-
-
 def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
             settings: RNNSettings = DEFAULT_RNN, balance: str = "weights", seed: int = 0,
             device: torch.device | str = "cpu") -> FittedRNN:
@@ -270,7 +200,7 @@ def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
 
     Args:
         counts: binned counts of all trials ``(n_trials, n_bins, n_neurons)``
-            (see :func:`trial_counts`); only ``train_idx`` rows are read.
+            (``session.spikes_by_trial(bin_width)``); only ``train_idx`` rows are read.
         labels: classes of all trials ``(n_trials,)`` in {0, 1}.
         train_idx: the training trials.
         settings: architecture, preprocessing and training settings.
@@ -288,9 +218,9 @@ def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
         fit_idx, validation_idx = train_idx[np.sort(inner_fit)], train_idx[np.sort(inner_val)]
     weights = None
     if balance == "undersample":
-        fit_idx = _balance(fit_idx, labels, seed)
+        fit_idx = balanced_subset(fit_idx, labels, seed)
         if len(validation_idx):
-            validation_idx = _balance(validation_idx, labels, seed)
+            validation_idx = balanced_subset(validation_idx, labels, seed)
     else:
         weights = balanced_class_weights(labels[fit_idx])
     scaler = InputScaler(settings.log_inputs, settings.standardize,
@@ -304,60 +234,6 @@ def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
                   patience=settings.patience, weight_decay=settings.weight_decay,
                   class_weights=weights, progress=False)
     return FittedRNN(model, scaler, history, fit_idx, validation_idx)
-
-
-def fit_logistic(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
-                 balance: str = "weights", seed: int = 0) -> Any:
-    """The logistic-regression baseline, fitted on the trials ``train_idx`` only.
-
-    Features are each neuron's ``log1p`` spike count summed over the window, standardised;
-    the L2 strength ``C`` (1e-5 to 10, one per decade) is chosen by an inner stratified 5-fold
-    search on balanced accuracy, within the training trials.
-
-    Args:
-        counts: counts of all trials ``(n_trials, n_bins, n_neurons)``.
-        labels: classes ``(n_trials,)``.
-        train_idx: the training trials.
-        balance: ``"weights"`` (``class_weight="balanced"``) or ``"undersample"``.
-        seed: seeds the undersampling.
-
-    Returns:
-        A fitted scikit-learn pipeline; call ``predict(logistic_features(counts))``.
-    """
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if balance not in BALANCING:
-        raise ValueError(f"balance must be one of {BALANCING}, got {balance!r}.")
-    idx = _balance(train_idx, labels, seed) if balance == "undersample" else train_idx
-    classifier = LogisticRegressionCV(  # liblinear: ~10x faster than lbfgs at this size
-        Cs=np.logspace(-5, 1, 7), cv=5, scoring="balanced_accuracy", solver="liblinear",
-        class_weight="balanced" if balance == "weights" else None)
-    pipeline = make_pipeline(StandardScaler(), classifier)
-    return pipeline.fit(logistic_features(counts[idx]), labels[idx])
-
-
-def logistic_features(counts: np.ndarray) -> np.ndarray:
-    """``log1p`` of each neuron's total count in the window: ``(n_trials, n_neurons)``."""
-    return np.log1p(np.asarray(counts).sum(axis=1))
-
-
-def best_achievable_predictions(p_correct: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
-    """The balanced-accuracy-optimal decision from the true ``p_correct`` (simulations only).
-
-    Predicting "correct" when ``p_correct > pi``, where ``pi`` is the fraction of correct
-    training trials, maximises the expected balanced accuracy: a trial's contribution to the
-    correct class's recall is ``p / pi`` and to the other's ``(1 - p) / (1 - pi)``.
-
-    Args:
-        p_correct: true probability of a correct answer of the trials to classify ``(n,)``.
-        train_labels: labels of the training trials, to estimate ``pi``.
-
-    Returns:
-        Predicted classes ``(n,)``.
-    """
-    return (np.asarray(p_correct) > np.mean(train_labels)).astype(np.int64)
 
 
 # ------------------------------------------------------------------- cross-validation
@@ -418,12 +294,10 @@ class CVResult:
         return {model: self.interval(model, level) for model in self.models}
 
     def table(self, level: float = 0.95):
-        """The summary as a pandas DataFrame, one row per model."""
-        import pandas as pd
-
-        rows = [{"model": model, "balanced accuracy": mean, "ci low": low, "ci high": high}
-                for model, (mean, low, high) in self.summary(level).items()]
-        return pd.DataFrame(rows).set_index("model").round(3)
+        """The summary as the book's score table (:func:`helpers.evaluation.score_table`)."""
+        return score_table({model: interval for model, interval in self.summary(level).items()},
+                           metric="balanced accuracy",
+                           interval=f"{level:.0%} corrected resampled t over folds")
 
     def out_of_fold(self, model: str, repeat: int = 0) -> np.ndarray:
         """Predictions of ``model`` for every trial, from the fold of ``repeat`` that tested
@@ -481,12 +355,13 @@ def cross_validate(
     labels = check_labels(labels, n_splits, session.n_trials)
     p_correct = _p_correct(session)
     models = _check_models(models, p_correct is not None)
-    rnn_counts = trial_counts(session, window, settings.bin_width) if "rnn" in models else None
-    window_counts = trial_counts(session, window)
+    windowed = session.window(*window)
+    rnn_counts = windowed.spikes_by_trial(settings.bin_width) if "rnn" in models else None
+    window_counts = windowed.spikes_by_trial()
     folds = []
     for number, (train_idx, test_idx) in enumerate(make_folds(labels, n_splits, n_repeats, seed)):
         fold_seed = seed + number
-        train_idx = _subsample(train_idx, labels, n_train_trials, fold_seed)
+        train_idx = subsample_trials(train_idx, labels, n_train_trials, fold_seed)
         result = FoldResult(number // n_splits, number % n_splits, train_idx, test_idx)
         if "rnn" in models:
             result.rnn = fit_rnn(rnn_counts, labels, train_idx, settings=settings,
@@ -498,8 +373,8 @@ def cross_validate(
             result.predictions["logistic"] = logistic.predict(
                 logistic_features(window_counts[test_idx]))
         if "majority" in models:
-            majority = np.bincount(labels[train_idx], minlength=2).argmax()
-            result.predictions["majority"] = np.full(len(test_idx), majority)
+            result.predictions["majority"] = majority_predictions(labels[train_idx],
+                                                                  len(test_idx))
         if "best achievable" in models:
             result.predictions["best achievable"] = best_achievable_predictions(
                 p_correct[test_idx], labels[train_idx])
@@ -561,8 +436,6 @@ def permutation_test(session: Session, labels: np.ndarray | None = None, *,
             options; otherwise it is computed here.
         **cv_options: passed on to :func:`cross_validate` (e.g. ``n_repeats=1``).
     """
-    from helpers.metrics import permutation_p_value
-
     labels = session.is_correct if labels is None else labels
     labels = check_labels(labels, cv_options.get("n_splits", 5), session.n_trials)
     if n_permutations < 1:

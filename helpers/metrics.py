@@ -7,7 +7,16 @@ import numpy as np
 import torch
 from scipy.special import gammaln, xlogy
 
-_RATE_FLOOR = 1e-9  # the field's convention (nlb_tools): zero rates become 1e-9
+__all__ = [
+    "RATE_FLOOR", "poisson_loss", "poisson_log_likelihood", "bits_per_spike", "pseudo_r2",
+    "balanced_accuracy", "balanced_accuracy_from_confusion", "cv_confidence_interval",
+    "permutation_p_value",
+]
+
+#: The smallest rate (spikes per bin) any model, baseline or score uses: models add it to their
+#: output and scores raise zero rates to it, so that ``log(rate)`` stays finite. At 10 ms bins it
+#: is 1e-4 spikes/s, far below any neuron's rate.
+RATE_FLOOR = 1e-6
 
 
 def poisson_loss(rates: torch.Tensor, spikes: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -63,7 +72,7 @@ def poisson_log_likelihood(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
 
     Rates below 1e-9 spikes/bin are raised to 1e-9, as in the field's evaluation code.
     """
-    rates = np.maximum(rates, _RATE_FLOOR)
+    rates = np.maximum(rates, RATE_FLOOR)
     return xlogy(spikes, rates) - rates - gammaln(spikes + 1)
 
 

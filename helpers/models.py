@@ -6,23 +6,52 @@ Both take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and both
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
+
 import numpy as np
 import torch
 from torch import nn
 
-from helpers.metrics import poisson_loss
+from helpers.metrics import RATE_FLOOR, poisson_loss
+
+__all__ = ["Seq2SeqSettings", "RECOMMENDED_SEQ2SEQ", "COURSE_SEQ2SEQ", "Seq2SeqRNN",
+           "TrialClassifier"]
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-_MIN_RATE = 1e-6  # spikes per bin; keeps log(rate) finite
 
-#: The course template's rate model (chapter 2): a bidirectional tanh RNN with 6 latents, fed raw
-#: counts. ``Seq2SeqRNN(n_inputs, n_outputs, **COURSE_SEQ2SEQ)``.
-COURSE_SEQ2SEQ: dict = {"hidden_size": 6, "cell": "rnn", "bidirectional": True}
+
+@dataclass(frozen=True)
+class Seq2SeqSettings:
+    """How a :class:`Seq2SeqRNN` is built; the defaults are the ones chapter 2 recommends.
+
+    Attributes:
+        hidden_size: latent dimensionality (the course used 6).
+        cell: ``"rnn"`` (tanh, as in the course), ``"gru"`` or ``"lstm"``.
+        bidirectional: run forwards and backwards in time; latents are the average of the two
+            directions, as in the course template.
+        num_layers: stacked recurrent layers.
+        log_inputs: feed ``log(1 + spikes)`` instead of raw counts, so that a burst in one bin
+            does not dominate the input (the model still takes counts; the transform is inside).
+        input_dropout: during training, silence each input neuron's count in each bin with this
+            probability (and scale the rest up); a regulariser that keeps the model from leaning
+            on a few neurons. Off in evaluation mode.
+    """
+
+    hidden_size: int = 16
+    cell: str = "gru"
+    bidirectional: bool = True
+    num_layers: int = 1
+    log_inputs: bool = True
+    input_dropout: float = 0.3
+
 
 #: The rate model chapter 2 recommends: a bidirectional GRU with 16 latents, log(1 + counts) in,
-#: input dropout against overfitting. ``Seq2SeqRNN(n_inputs, n_outputs, **RECOMMENDED_SEQ2SEQ)``.
-RECOMMENDED_SEQ2SEQ: dict = {"hidden_size": 16, "cell": "gru", "bidirectional": True,
-                             "log_inputs": True, "input_dropout": 0.3}
+#: input dropout against overfitting (the defaults of :class:`Seq2SeqSettings`).
+RECOMMENDED_SEQ2SEQ = Seq2SeqSettings()
+#: The course template's rate model (chapter 2): a bidirectional tanh RNN with 6 latents, fed
+#: raw counts. ``Seq2SeqRNN(n_inputs, n_outputs, COURSE_SEQ2SEQ)``.
+COURSE_SEQ2SEQ = Seq2SeqSettings(hidden_size=6, cell="rnn", bidirectional=True,
+                                 log_inputs=False, input_dropout=0.0)
 
 
 def _make_recurrent(cell: str, n_inputs: int, hidden_size: int, num_layers: int,
@@ -42,7 +71,7 @@ def _check_input(x: torch.Tensor, n_inputs: int) -> None:
         raise ValueError(
             f"Expected spikes shaped (n_trials, n_bins, {n_inputs}), got {tuple(x.shape)}. "
             "A Session's spikes are (n_neurons, n_trials, n_bins): use "
-            "spikes.transpose(1, 2, 0) to put neurons last."
+            "session.spikes_by_trial() for the models' layout."
         )
 
 
@@ -51,36 +80,35 @@ class Seq2SeqRNN(nn.Module):
 
     The course template's model, generalised: an RNN/GRU/LSTM encoder, a linear readout and a
     softplus, so that rates are strictly positive. Its hidden state is the model's latent state.
-    The defaults are the course's hidden size and cell (the course also ran it bidirectionally,
-    :data:`COURSE_SEQ2SEQ`); :data:`RECOMMENDED_SEQ2SEQ` holds the settings
-    chapter 2 recommends.
+    ``Seq2SeqRNN(n_inputs, n_outputs)`` builds the recommended model;
+    ``Seq2SeqRNN(n_inputs, n_outputs, COURSE_SEQ2SEQ)`` the course's.
 
     Args:
         n_inputs: number of input neurons.
         n_outputs: number of target neurons whose rates are predicted.
-        hidden_size: latent dimensionality (the course used 6).
-        num_layers: stacked recurrent layers.
-        cell: ``"rnn"`` (tanh, as in the course), ``"gru"`` or ``"lstm"``.
-        bidirectional: run forwards and backwards in time; latents are the average of the two
-            directions, as in the course template.
-        log_inputs: feed ``log(1 + spikes)`` instead of raw counts, so that a burst in one bin
-            does not dominate the input (the model still takes counts; the transform is inside).
-        input_dropout: during training, silence each input neuron's count in each bin with this
-            probability (and scale the rest up); a regulariser that keeps the model from leaning
-            on a few neurons. Off in evaluation mode.
+        settings: the architecture (:class:`Seq2SeqSettings`).
+        **overrides: fields of :class:`Seq2SeqSettings` to change, e.g. ``hidden_size=32``.
     """
 
-    def __init__(self, n_inputs: int, n_outputs: int, hidden_size: int = 6, num_layers: int = 1,
-                 cell: str = "rnn", bidirectional: bool = False, *,
-                 log_inputs: bool = False, input_dropout: float = 0.0) -> None:
+    loss_name = "Poisson loss"
+
+    def __init__(self, n_inputs: int, n_outputs: int,
+                 settings: Seq2SeqSettings = RECOMMENDED_SEQ2SEQ, **overrides: object) -> None:
         super().__init__()
-        if not 0 <= input_dropout < 1:
-            raise ValueError(f"input_dropout must be in [0, 1), got {input_dropout!r}.")
-        self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, hidden_size
-        self.bidirectional, self.log_inputs = bidirectional, log_inputs
-        self.dropout = nn.Dropout(input_dropout)
-        self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers, bidirectional)
-        self.readout = nn.Linear(hidden_size, n_outputs)
+        unknown = sorted(set(overrides) - {f.name for f in fields(Seq2SeqSettings)})
+        if unknown:
+            raise TypeError(f"Seq2SeqRNN got unknown setting(s) {unknown}; Seq2SeqSettings "
+                            f"has {[f.name for f in fields(Seq2SeqSettings)]}.")
+        settings = replace(settings, **overrides)
+        if not 0 <= settings.input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1), got {settings.input_dropout!r}.")
+        self.settings = settings
+        self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, settings.hidden_size
+        self.bidirectional, self.log_inputs = settings.bidirectional, settings.log_inputs
+        self.dropout = nn.Dropout(settings.input_dropout)
+        self.rnn = _make_recurrent(settings.cell, n_inputs, settings.hidden_size,
+                                   settings.num_layers, settings.bidirectional)
+        self.readout = nn.Linear(settings.hidden_size, n_outputs)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and latents
@@ -92,7 +120,7 @@ class Seq2SeqRNN(nn.Module):
         if self.bidirectional:
             forward, backward = hidden.chunk(2, dim=-1)
             hidden = (forward + backward) / 2
-        rates = nn.functional.softplus(self.readout(hidden)) + _MIN_RATE
+        rates = nn.functional.softplus(self.readout(hidden)) + RATE_FLOOR
         return rates, hidden
 
     def init_readout_bias(self, mean_rates: torch.Tensor | np.ndarray) -> None:
@@ -147,12 +175,14 @@ class TrialClassifier(nn.Module):
         n_inputs: number of input neurons.
         hidden_size: size of the hidden state.
         n_classes: number of classes (2: incorrect, correct).
-        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        cell: ``"gru"`` (recommended, chapter 4), ``"rnn"`` or ``"lstm"``.
         num_layers: stacked recurrent layers.
     """
 
+    loss_name = "cross-entropy"
+
     def __init__(self, n_inputs: int, hidden_size: int = 8, n_classes: int = 2,
-                 cell: str = "rnn", num_layers: int = 1) -> None:
+                 cell: str = "gru", num_layers: int = 1) -> None:
         super().__init__()
         if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 
-from helpers.data import OTHER_REGION, REGION_GROUPS, Session
+from helpers.session import OTHER_REGION, REGION_GROUPS, Session
 
 #: One colour per region group, the same in every chapter.
 REGION_COLORS: dict[str, str] = {
@@ -48,7 +48,7 @@ def _check_trials(session: Session, trials: np.ndarray | None) -> np.ndarray:
 
 
 def region_order(session: Session) -> np.ndarray:
-    """Neuron indices sorted by region group (in :data:`~helpers.data.REGION_GROUPS` order)."""
+    """Neuron indices sorted by region group (in :data:`~helpers.session.REGION_GROUPS` order)."""
     rank = {region: i for i, region in enumerate((*REGION_GROUPS, OTHER_REGION))}
     return np.argsort([rank[r] for r in session.region], kind="stable")
 

@@ -1,7 +1,7 @@
 """A simulated Steinmetz session with known ground truth (chapter 1, used by every chapter).
 
-:func:`make_session` returns a :class:`~helpers.data.Session` in the course's format, with
-``source="simulated"`` and a :class:`~helpers.data.Truth` holding what a real recording never
+:func:`make_session` returns a :class:`~helpers.session.Session` in the course's format, with
+``source="simulated"`` and a :class:`~helpers.session.Truth` holding what a real recording never
 reveals: the rate of every neuron in every bin, the latent variables that generated them, and the
 true probability that each trial is answered correctly. ``book/simulation.md`` documents the model.
 
@@ -24,15 +24,16 @@ Generative model, in short (all times in seconds, relative to stimulus onset):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.special import ndtri
 
-from helpers.data import Session, Truth, region_of
+from helpers.session import EXAMPLE_SESSION, SESSIONS, Session, Truth, region_of, resolve_session
 
-__all__ = ["make_session", "default_area_counts", "LATENT_NAMES", "DEFAULT_AREA_COUNTS"]
+__all__ = ["make_session", "simulated_session", "default_area_counts", "LATENT_NAMES",
+           "DEFAULT_AREA_COUNTS"]
 
 #: Names of the latent variables, in the order of ``truth.latents[..., i]``.
 LATENT_NAMES: tuple[str, ...] = (
@@ -49,14 +50,8 @@ LATENT_NAMES: tuple[str, ...] = (
 )
 _N_SHARED = 4
 
-#: The layout of Lederberg 2017-12-05 (course session 11): 698 neurons, 340 trials.
-DEFAULT_AREA_COUNTS: dict[str, int] = {
-    "VISp": 75, "VISam": 70,                # vis ctx 145
-    "MD": 60, "LGd": 60, "LH": 35,          # thal 155
-    "CA1": 80, "DG": 40, "SUB": 40,         # hipp 160
-    "PL": 60, "MOs": 90, "ACA": 50,         # other ctx 200
-    "root": 38,
-}
+#: The published layout of Lederberg 2017-12-05 (course session 11): 698 neurons, 340 trials.
+DEFAULT_AREA_COUNTS: dict[str, int] = dict(SESSIONS[EXAMPLE_SESSION].area_counts)
 _DEFAULT_N_TRIALS = 340
 _CONTRASTS = np.array([0.0, 0.25, 0.5, 1.0])
 _VISUAL_THALAMUS = ("LGd", "LP")
@@ -121,7 +116,7 @@ def make_session(
         mouse_name, date_exp: labels; ``date_exp`` defaults to ``"seed-<seed>"``.
 
     Returns:
-        A :class:`~helpers.data.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
+        A :class:`~helpers.session.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
         and ``truth``: ``rates`` float32 spikes per bin (same shape), ``latents`` float32
         ``(n_trials, n_bins, 10)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
         ``p_correct`` (P(reward) given contrasts and engagement, before the choice),
@@ -581,3 +576,25 @@ def _sample_spikes(
         counts = np.add.reduceat(burst_sizes, run_starts)
         spikes[start:start + chunk].reshape(-1)[flat_bins[run_starts]] = counts
     return spikes
+
+
+_last_simulated: dict[int, Session] = {}  # the most recent simulated session, kept in memory
+
+
+def simulated_session(session: int | str) -> Session:
+    """The simulated stand-in for one of the 39 sessions: its published layout (neurons per
+    area) and trial count from :data:`~helpers.session.SESSIONS`, seed = its index.
+
+    Nothing is written to disk. The most recent one is kept in memory, so loading it again is
+    instant; each call returns a fresh :class:`~helpers.session.Session` object (the arrays
+    are shared: do not modify them in place).
+    """
+    index = resolve_session(session)
+    if index not in _last_simulated:
+        info = SESSIONS[index]
+        _last_simulated.clear()
+        _last_simulated[index] = make_session(
+            seed=index, n_trials=info.n_trials, area_counts=dict(info.area_counts),
+            mouse_name=info.mouse_name, date_exp=info.date_exp,
+        )
+    return replace(_last_simulated[index])

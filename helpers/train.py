@@ -12,25 +12,63 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from helpers import set_seed
-from helpers.data import split_trials
-from helpers.progress import ProgressBar
+from helpers.runtime import ProgressBar, cpu_threads, set_seed
+from helpers.splits import split_trials
+
+__all__ = ["FitSettings", "RECOMMENDED_FIT", "COURSE_RECIPE", "History", "fit"]
 
 ArrayLike = np.ndarray | torch.Tensor
 
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How :func:`fit` trains: the book's recommended recipe by default (chapter 2).
+
+    Attributes:
+        n_iter: maximum number of iterations (full batch: one iteration = one pass).
+        lr: Adam learning rate.
+        seed: seeds the initialisation, the validation carve and the batches.
+        validation: how to decide when to stop. A fraction: that share of the given trials is
+            set aside, without replacement (stratified by label for a classifier), and never
+            trained on. A pair ``(inputs, targets)``: use those trials. ``None``: train on
+            everything for exactly ``n_iter`` iterations (the course's recipe, which can
+            overfit). Never pass the test trials here.
+        patience: iterations without validation improvement before stopping; the weights of
+            the best validation loss are restored.
+        eval_every: how often (iterations) to measure the validation loss.
+        weight_decay: L2 penalty (Adam's ``weight_decay``).
+        grad_clip: clip the gradient norm to this value (``None``: no clipping).
+        batch_size: trials per update; ``None`` uses all of them (full batch).
+        num_threads: CPU threads during training (restored afterwards). One is fastest for
+            these small recurrent models on a busy machine; ``None`` keeps PyTorch's setting.
+    """
+
+    n_iter: int = 2000
+    lr: float = 0.01
+    seed: int = 0
+    validation: tuple[ArrayLike, ArrayLike] | float | None = 0.2
+    patience: int = 50
+    eval_every: int = 5
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    batch_size: int | None = None
+    num_threads: int | None = 1
+
+
+#: The recipe chapter 2 recommends: Adam at lr 0.01 with early stopping on 20 % of the
+#: training trials.
+RECOMMENDED_FIT = FitSettings()
 #: How the course template trained its rate model: 1000 full-batch Adam iterations at lr 0.005
-#: (its code; its slides say 0.001), every training trial used, nothing held out.
-#: ``fit(model, inputs, targets, **COURSE_RECIPE)`` reproduces it (chapter 2); add
-#: ``num_threads=None`` to also keep PyTorch's default threads, as the course did.
-COURSE_RECIPE: dict = {"n_iter": 1000, "lr": 0.005, "validation": None}
+#: (its code; its slides say 0.001), every training trial used, nothing held out, PyTorch's
+#: default threads. ``fit(model, inputs, targets, COURSE_RECIPE)`` reproduces it (chapter 2).
+COURSE_RECIPE = FitSettings(n_iter=1000, lr=0.005, validation=None, num_threads=None)
 
 
 @dataclass
@@ -44,9 +82,11 @@ class History:
         best_iteration: iteration whose weights were kept (the last one without validation).
         stopped_early: whether training stopped before ``n_iter`` because validation stalled.
         seconds: wall-clock training time.
-        n_train_trials, n_val_trials: how the trials given to :func:`fit` were used.
+        n_train_trials: trials trained on.
+        n_val_trials: trials set aside to decide when to stop.
         monitor_loss: loss on the ``monitor`` trials at ``val_iterations`` (only watched, never
             used to train or to stop).
+        loss_name: what the loss is, from the model (e.g. "Poisson loss", "cross-entropy").
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -58,11 +98,20 @@ class History:
     n_train_trials: int = 0
     n_val_trials: int = 0
     monitor_loss: list[float] = field(default_factory=list)
+    loss_name: str = "loss"
 
     @property
     def n_iterations(self) -> int:
         """Number of iterations actually run."""
         return len(self.train_loss)
+
+    def describe(self, n_iter: int) -> str:
+        """How training ended, in a few words (the last line of its progress bar)."""
+        if self.stopped_early:
+            return (f"stopped early at iteration {self.n_iterations} of {n_iter}, "
+                    f"kept {self.best_iteration}")
+        kept = f", kept {self.best_iteration}" if self.val_loss else ""
+        return f"ran all {self.n_iterations} iterations{kept}"
 
     @property
     def best_val_loss(self) -> float:
@@ -85,28 +134,9 @@ class History:
                     label=f"{label} {monitor_label}".strip())
         if self.val_loss:
             ax.axvline(self.best_iteration, color=line.get_color(), ls=":", lw=1)
-        ax.set(xlabel="iteration", ylabel="Poisson loss")
+        ax.set(xlabel="iteration", ylabel=self.loss_name)
         ax.legend(frameon=False)
         return ax
-
-
-@contextmanager
-def cpu_threads(n_threads: int | None = 1) -> Iterator[None]:
-    """Run a block with ``n_threads`` PyTorch CPU threads, then restore the setting.
-
-    The book's models are small: one thread is about as fast as two on an idle machine, and
-    several times faster when other programs compete for the cores (threads then wait for each
-    other). ``None`` changes nothing.
-    """
-    previous = torch.get_num_threads()
-    if n_threads is not None:
-        if n_threads < 1:
-            raise ValueError(f"n_threads must be >= 1 or None, got {n_threads}.")
-        torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _to_tensor(value: ArrayLike, device: torch.device, integer: bool) -> torch.Tensor:
@@ -171,54 +201,34 @@ def fit(
     model: nn.Module,
     inputs: ArrayLike,
     targets: ArrayLike,
+    settings: FitSettings = RECOMMENDED_FIT,
     *,
-    n_iter: int = 2000,
-    lr: float = 0.01,
-    seed: int = 0,
-    validation: tuple[ArrayLike, ArrayLike] | float | None = 0.2,
-    patience: int = 50,
-    eval_every: int = 5,
-    weight_decay: float = 0.0,
-    grad_clip: float | None = None,
-    batch_size: int | None = None,
     class_weights: ArrayLike | None = None,
-    num_threads: int | None = 1,
     monitor: tuple[ArrayLike, ArrayLike] | None = None,
+    on_validation: Callable[[int, float], None] | None = None,
     progress: bool = True,
     desc: str = "training",
+    **overrides: object,
 ) -> History:
     """Train ``model`` on ``inputs -> targets`` with Adam and early stopping (chapter 2).
 
     Args:
         model: a model with a ``loss`` method (see :mod:`helpers.models`); it is re-initialised
-            from ``seed`` first, and trains on the device its parameters are on.
+            from the seed first, and trains on the device its parameters are on.
         inputs: spikes ``(n_trials, n_bins, n_inputs)``.
         targets: spike counts ``(n_trials, n_bins, n_outputs)`` for a rate model, or integer
             labels ``(n_trials,)`` for a classifier.
-        n_iter: maximum number of iterations (full batch: one iteration = one pass).
-        lr: Adam learning rate.
-        seed: seeds the initialisation, the validation carve and the batches: a run is
-            reproducible on the CPU.
-        validation: how to decide when to stop. A fraction (default 0.2): that share of the
-            given trials is set aside, without replacement (stratified by label for a
-            classifier), and never trained on. A pair ``(inputs, targets)``: use those trials.
-            ``None``: train on everything for exactly ``n_iter`` iterations (the course's recipe,
-            which can overfit). Never pass the test trials here.
-        patience: iterations without validation improvement before stopping; the weights of the
-            best validation loss are restored.
-        eval_every: how often (iterations) to measure the validation loss.
-        weight_decay: L2 penalty (Adam's ``weight_decay``).
-        grad_clip: clip the gradient norm to this value (``None``: no clipping).
-        batch_size: trials per update; ``None`` uses all of them (full batch).
+        settings: the recipe (:class:`FitSettings`); :data:`COURSE_RECIPE` is the course's.
         class_weights: per-class weights for the cross-entropy, ``(n_classes,)``.
-        num_threads: CPU threads for the duration of training (restored afterwards). One is
-            fastest for these small recurrent models, and much faster than several on a busy
-            machine; ``None`` keeps PyTorch's setting.
         monitor: ``(inputs, targets)`` of trials whose loss is only recorded, at the same
             iterations as the validation loss, to draw learning curves on held-out trials
             (e.g. the test trials: they never influence training or stopping).
-        progress: show a progress bar.
+        on_validation: called as ``on_validation(iteration, val_loss)`` after every validation
+            check (e.g. to report to a hyperparameter search); an exception it raises (such
+            as ``optuna.TrialPruned``) stops training and propagates.
+        progress: show a progress bar; it ends in one line saying how training ended.
         desc: label of the progress bar.
+        **overrides: fields of :class:`FitSettings` to change, e.g. ``n_iter=300``.
 
     Returns:
         A :class:`History` of the losses.
@@ -226,31 +236,46 @@ def fit(
     Raises:
         FloatingPointError: the data contain NaN/inf, or the loss became NaN or infinite.
         ValueError: inputs and targets disagree on the number of trials, or bad settings.
+        TypeError: an override that is not a field of :class:`FitSettings`.
     """
     if not hasattr(model, "loss"):
         raise TypeError(f"{type(model).__name__} has no loss method; use a model from "
                         "helpers.models.")
-    if n_iter < 1 or not lr > 0 or eval_every < 1 or patience < 1:
-        raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got n_iter={n_iter},"
-                         f" eval_every={eval_every}, patience={patience}, lr={lr}.")
+    unknown = sorted(set(overrides) - {f.name for f in fields(FitSettings)})
+    if unknown:
+        raise TypeError(f"fit got unknown setting(s) {unknown}; FitSettings has "
+                        f"{[f.name for f in fields(FitSettings)]}.")
+    s = replace(settings, **overrides)
+    if s.n_iter < 1 or not s.lr > 0 or s.eval_every < 1 or s.patience < 1:
+        raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got "
+                         f"n_iter={s.n_iter}, eval_every={s.eval_every}, "
+                         f"patience={s.patience}, lr={s.lr}.")
     device = next(model.parameters()).device
-    x, y, val = _prepare_data(inputs, targets, validation, seed, device)
+    x, y, val = _prepare_data(inputs, targets, s.validation, s.seed, device)
     if monitor is not None:
-        monitor = _prepare_data(*monitor, None, seed, device)[:2]
-    _reset(model, seed, y)
+        monitor = _prepare_data(*monitor, None, s.seed, device)[:2]
+    _reset(model, s.seed, y)
     loss_kwargs = {}
     if class_weights is not None:
         loss_kwargs["class_weights"] = _to_tensor(class_weights, device, False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    history = History(n_train_trials=len(x), n_val_trials=0 if val is None else len(val[0]))
-    loop = _Loop(model, optimizer, loss_kwargs, grad_clip, lr, eval_every, monitor)
+    optimizer = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    history = History(n_train_trials=len(x), n_val_trials=0 if val is None else len(val[0]),
+                      loss_name=getattr(model, "loss_name", "loss"))
+    loop = _Loop(model, optimizer, loss_kwargs, s.grad_clip, s.lr, s.eval_every, monitor,
+                 on_validation)
     start = time.perf_counter()
-    with cpu_threads(num_threads if device.type == "cpu" else None):
-        loop.run(x, y, val, n_iter, _batches(len(x), batch_size, seed),
-                 _EarlyStopping(model, patience), history,
-                 ProgressBar(range(1, n_iter + 1), desc=desc, enabled=progress, mininterval=1.0))
-    model.eval()
-    history.seconds = time.perf_counter() - start
+    bar = ProgressBar(range(1, s.n_iter + 1), desc=desc, enabled=progress, mininterval=1.0)
+    with cpu_threads(s.num_threads if device.type == "cpu" else None):
+        try:
+            loop.run(x, y, val, s.n_iter, _batches(len(x), s.batch_size, s.seed),
+                     _EarlyStopping(model, s.patience), history, bar)
+        except BaseException:
+            bar.close()
+            raise
+        finally:
+            model.eval()
+            history.seconds = time.perf_counter() - start
+    bar.finish(history.describe(s.n_iter))
     return history
 
 
@@ -265,6 +290,7 @@ class _Loop:
     lr: float
     eval_every: int
     monitor: tuple[torch.Tensor, torch.Tensor] | None = None
+    on_validation: Callable[[int, float], None] | None = None
 
     def checkpoint(self, iteration: int, val, stopping: _EarlyStopping, history: History) -> bool:
         """Record validation (and monitor) losses; True when patience has run out."""
@@ -273,7 +299,11 @@ class _Loop:
         if val is None:
             history.val_iterations.append(iteration)
             return False
-        return stopping.update(iteration, _evaluate(self.model, val, self.loss_kwargs), history)
+        val_loss = _evaluate(self.model, val, self.loss_kwargs)
+        done = stopping.update(iteration, val_loss, history)
+        if self.on_validation is not None:
+            self.on_validation(iteration, val_loss)
+        return done
 
     def step(self, x: torch.Tensor, y: torch.Tensor, iteration: int) -> float:
         self.optimizer.zero_grad()
@@ -293,18 +323,17 @@ class _Loop:
         if watching:
             self.checkpoint(0, val, stopping, history)
         self.model.train()
-        with bar:
-            for iteration in bar:
-                idx = next(batches)
-                batch_x, batch_y = (x, y) if idx is None else (x[idx], y[idx])
-                history.train_loss.append(self.step(batch_x, batch_y, iteration))
-                if not watching or (iteration % self.eval_every and iteration != n_iter):
-                    continue
-                if self.checkpoint(iteration, val, stopping, history):
-                    history.stopped_early = True
-                    break
-                if history.val_loss:
-                    bar.set_postfix_str(f"val {history.val_loss[-1]:.4f}", refresh=False)
+        for iteration in bar:
+            idx = next(batches)
+            batch_x, batch_y = (x, y) if idx is None else (x[idx], y[idx])
+            history.train_loss.append(self.step(batch_x, batch_y, iteration))
+            if not watching or (iteration % self.eval_every and iteration != n_iter):
+                continue
+            if self.checkpoint(iteration, val, stopping, history):
+                history.stopped_early = True
+                break
+            if history.val_loss:
+                bar.set_postfix_str(f"val {history.val_loss[-1]:.4f}", refresh=False)
         stopping.restore(history)
 
 

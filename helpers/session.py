@@ -1,0 +1,484 @@
+"""One recording session, whatever its source, and the catalogue of the dataset's 39 sessions.
+
+- :class:`Session`: spike counts ``(n_neurons, n_trials, n_bins)`` exactly as in the course's
+  ``spks`` array, trial variables and, for simulated sessions, the :class:`Truth`.
+  :meth:`Session.select` picks neurons and trials, :meth:`Session.window` cuts a time window
+  given in seconds, and :meth:`Session.spikes_by_trial` is the one switch to the models'
+  layout ``(n_trials, n_bins, n_neurons)``.
+- :data:`REGION_GROUPS` and :func:`region_of`: the course's grouping of brain areas.
+- :data:`SESSIONS`, :func:`resolve_session`: what the book knows about each session before
+  loading it (read from ``sessions.csv``, shipped with the package).
+
+This module reads no files but the catalogue and downloads nothing: the real data live in
+:mod:`helpers.steinmetz`, the simulated sessions in :mod:`helpers.surrogate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Session",
+    "SessionInfo", "SESSIONS", "EXAMPLE_SESSION", "resolve_session",
+]
+
+#: The course's grouping of Allen CCF acronyms into region groups. Everything else
+#: (``root`` and the rare leftovers) is ``"other"``.
+REGION_GROUPS: dict[str, tuple[str, ...]] = {
+    "vis ctx": ("VISa", "VISam", "VISl", "VISp", "VISpm", "VISrl"),
+    "thal": ("CL", "LD", "LGd", "LH", "LP", "MD", "MG", "PO", "POL", "PT", "RT", "SPF", "TH",
+             "VAL", "VPL", "VPM"),
+    "hipp": ("CA", "CA1", "CA2", "CA3", "DG", "SUB", "POST"),
+    "other ctx": ("ACA", "AUD", "COA", "DP", "ILA", "MOp", "MOs", "OLF", "ORB", "ORBm", "PIR",
+                  "PL", "SSp", "SSs", "RSP", "TT"),
+    "midbrain": ("APN", "IC", "MB", "MRN", "NB", "PAG", "RN", "SCs", "SCm", "SCig", "SCsg", "ZI"),
+    "basal ganglia": ("ACB", "CP", "GPe", "LS", "LSc", "LSr", "MS", "OT", "SNr", "SI"),
+    "cortical subplate": ("BLA", "BMA", "EP", "EPd", "MEA"),
+}
+#: The group of every acronym not in :data:`REGION_GROUPS` (``root`` and rare leftovers).
+OTHER_REGION = "other"
+_AREA_TO_REGION = {area: group for group, areas in REGION_GROUPS.items() for area in areas}
+_ALL = slice(None)  # every neuron, trial or bin
+
+
+def region_of(areas: np.ndarray | list[str]) -> np.ndarray:
+    """Map brain-area acronyms to region-group names (stray whitespace is ignored).
+
+    Args:
+        areas: acronyms, shape ``(n_neurons,)``, e.g. ``["VISp", " TT", "root"]``.
+
+    Returns:
+        Region-group names, shape ``(n_neurons,)``, e.g. ``["vis ctx", "other ctx", "other"]``.
+    """
+    names = [_AREA_TO_REGION.get(str(area).strip(), OTHER_REGION) for area in np.ravel(areas)]
+    return np.array(names, dtype=object)
+
+
+# =============================================================================================
+# The container
+# =============================================================================================
+@dataclass
+class Truth:
+    """What a simulated session knows and a real one never does.
+
+    Attributes:
+        rates: the true firing rates in spikes per bin, same shape as ``Session.spikes``.
+        latents: the latent variables, shape ``(n_trials, n_bins, n_latents)``.
+        latent_names: one name per latent, length ``n_latents``.
+        extra: other per-trial ground truth, each ``(n_trials, ...)`` (e.g. ``"p_correct"``,
+            the true chance that each trial was answered correctly).
+    """
+
+    rates: np.ndarray
+    latents: np.ndarray
+    latent_names: tuple[str, ...]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        """Dictionary-style access: ``truth["rates"]`` or ``truth["p_correct"]``."""
+        if key in ("rates", "latents", "latent_names"):
+            return getattr(self, key)
+        if key in self.extra:
+            return self.extra[key]
+        raise KeyError(f"{key!r} is not part of this ground truth; available: {self.keys()}.")
+
+    def keys(self) -> list[str]:
+        """The names available through ``truth[name]``."""
+        return ["rates", "latents", "latent_names", *self.extra]
+
+    def subset(self, neurons: Any = _ALL, trials: Any = _ALL, bins: Any = _ALL) -> Truth:
+        """The truth of a subset of neurons, trials and bins (indices or boolean masks)."""
+        rates = self.rates[neurons][:, trials][:, :, bins]
+        extra = {key: np.asarray(value)[trials] for key, value in self.extra.items()}
+        return replace(self, rates=rates, latents=self.latents[trials][:, bins], extra=extra)
+
+
+def _check_length(name: str, value: np.ndarray, expected: int, what: str) -> None:
+    if len(value) != expected:
+        raise ValueError(f"{name} has {len(value)} entries but spikes has {expected} ({what}).")
+
+
+def _as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass(eq=False)
+class Session:
+    """One recording session in the course's format.
+
+    Attributes:
+        spikes: spike counts, integers, shape ``(n_neurons, n_trials, n_bins)`` (the course's
+            ``spks``). Real sessions store ``uint8``: use :meth:`spikes_by_trial` for a model.
+        brain_area: Allen CCF acronym of each neuron, shape ``(n_neurons,)``.
+        contrast_left: left stimulus contrast per trial in {0, .25, .5, 1}, ``(n_trials,)``.
+        contrast_right: right stimulus contrast per trial, ``(n_trials,)``.
+        feedback_type: +1 rewarded, -1 white-noise (error), ``(n_trials,)``.
+        response: wheel choice per trial, +1 left, -1 right, 0 no-go; ``None`` if unknown.
+        bin_size: bin width in seconds.
+        stim_onset: stimulus onset in seconds after the start of the first bin.
+        mouse_name: the mouse, e.g. ``"Lederberg"``.
+        date_exp: the recording date, ``"YYYY-MM-DD"``.
+        source: ``"real"`` or ``"simulated"``.
+        truth: ground truth of a simulated session, ``None`` for a real one.
+        events: per-trial event times in seconds from stimulus onset, each ``(n_trials,)``;
+            real sessions carry ``"gocue"``, ``"response_time"`` and ``"feedback_time"``.
+        region: region group of each neuron, derived from ``brain_area``.
+    """
+
+    spikes: np.ndarray
+    brain_area: np.ndarray
+    contrast_left: np.ndarray
+    contrast_right: np.ndarray
+    feedback_type: np.ndarray
+    response: np.ndarray | None = None
+    bin_size: float = 0.01
+    stim_onset: float = 0.5
+    mouse_name: str = "unknown"
+    date_exp: str = "unknown"
+    source: str = "real"
+    truth: Truth | None = None
+    events: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    region: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.spikes = _checked_counts(self.spikes)
+        n_neurons, n_trials, _ = self.spikes.shape
+        self.brain_area = np.array([str(a).strip() for a in np.ravel(self.brain_area)],
+                                   dtype=object)
+        _check_length("brain_area", self.brain_area, n_neurons, "n_neurons")
+        for name in ("contrast_left", "contrast_right", "feedback_type", "response"):
+            value = getattr(self, name)
+            if value is None:
+                if name != "response":
+                    raise ValueError(f"{name} is required.")
+                continue
+            value = np.ravel(np.asarray(value))
+            _check_length(name, value, n_trials, "n_trials")
+            setattr(self, name, value)
+        if not np.isin(self.feedback_type, (-1, 1)).all():
+            raise ValueError("feedback_type must contain only +1 (rewarded) and -1 (error).")
+        if self.response is not None and not np.isin(self.response, (-1, 0, 1)).all():
+            raise ValueError("response must contain only +1 (left), -1 (right) and 0 (no-go).")
+        self.events = {key: np.ravel(np.asarray(value, dtype=float))
+                       for key, value in (self.events or {}).items()}
+        for key, value in self.events.items():
+            _check_length(f"events[{key!r}]", value, n_trials, "n_trials")
+        if self.source not in ("real", "simulated"):
+            raise ValueError(f"source must be 'real' or 'simulated', got {self.source!r}.")
+        if self.bin_size <= 0:
+            raise ValueError(f"bin_size must be positive seconds, got {self.bin_size!r}.")
+        if self.truth is not None and self.truth.rates.shape != self.spikes.shape:
+            raise ValueError(
+                f"truth.rates has shape {self.truth.rates.shape} but spikes {self.spikes.shape}."
+            )
+        self.region = region_of(self.brain_area)
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (first axis of ``spikes``)."""
+        return self.spikes.shape[0]
+
+    @property
+    def n_trials(self) -> int:
+        """Number of trials (second axis of ``spikes``)."""
+        return self.spikes.shape[1]
+
+    @property
+    def n_bins(self) -> int:
+        """Number of time bins per trial (third axis of ``spikes``)."""
+        return self.spikes.shape[2]
+
+    @property
+    def name(self) -> str:
+        """``"Mouse YYYY-MM-DD"``, the way the book names sessions."""
+        return f"{self.mouse_name} {self.date_exp}"
+
+    @property
+    def is_correct(self) -> np.ndarray:
+        """Whether each trial was rewarded (``feedback_type == 1``), bool ``(n_trials,)``."""
+        return self.feedback_type == 1
+
+    @property
+    def time(self) -> np.ndarray:
+        """Centre of each bin in seconds relative to stimulus onset, shape ``(n_bins,)``."""
+        return (np.arange(self.n_bins) + 0.5) * self.bin_size - self.stim_onset
+
+    @property
+    def regions_present(self) -> list[str]:
+        """Region groups with at least one neuron, in the order of :data:`REGION_GROUPS`."""
+        present = set(self.region)
+        return [r for r in (*REGION_GROUPS, OTHER_REGION) if r in present]
+
+    def mean_rates(self) -> np.ndarray:
+        """Each neuron's mean firing rate over all trials and bins, spikes/s, ``(n_neurons,)``."""
+        return self.spikes.mean(axis=(1, 2), dtype=np.float64) / self.bin_size
+
+    # ------------------------------------------------------------- subsetting
+    def select(self, regions: str | list[str] | None = None, areas: str | list[str] | None = None,
+               *, trials: np.ndarray | None = None, min_rate: float | None = None) -> Session:
+        """A session with a subset of neurons and trials; everything per trial follows along.
+
+        Args:
+            regions: region group(s) to keep, e.g. ``"thal"`` or ``["vis ctx", "hipp"]``.
+            areas: brain-area acronym(s) to keep, e.g. ``["LGd", "TH"]``. With both given,
+                a neuron is kept when it matches either.
+            trials: trial indices or a boolean mask ``(n_trials,)`` to keep, in that order.
+            min_rate: keep only neurons firing at least this many spikes/s on average over
+                the session's trials and bins (published analyses often use 1 spike/s).
+
+        Raises:
+            ValueError: an unknown region group, bad trial indices, or no neuron left.
+        """
+        keep = self._neuron_mask(regions, areas)
+        if min_rate is not None:
+            if not min_rate >= 0:
+                raise ValueError(f"min_rate must be a rate >= 0 spikes/s, got {min_rate!r}.")
+            rates = self.mean_rates()
+            if not (keep & (rates >= min_rate)).any():
+                raise ValueError(
+                    f"No selected neuron of {self.name} fires >= {min_rate} spikes/s (the "
+                    f"fastest fires {rates[keep].max():.2f}). Lower min_rate."
+                )
+            keep &= rates >= min_rate
+        order = self._trial_index(trials)
+        return self._subset(np.flatnonzero(keep), order, slice(None))
+
+    def _neuron_mask(self, regions: str | list[str] | None,
+                     areas: str | list[str] | None) -> np.ndarray:
+        if regions is None and areas is None:
+            return np.ones(self.n_neurons, dtype=bool)
+        keep = np.zeros(self.n_neurons, dtype=bool)
+        if regions is not None:
+            regions = _as_list(regions)
+            unknown = [r for r in regions if r not in REGION_GROUPS and r != OTHER_REGION]
+            if unknown:
+                raise ValueError(
+                    f"Unknown region group(s) {unknown}. Choose from "
+                    f"{[*REGION_GROUPS, OTHER_REGION]}, or pass acronyms with areas=."
+                )
+            keep |= np.isin(self.region, regions)
+        if areas is not None:
+            keep |= np.isin(self.brain_area, [a.strip() for a in _as_list(areas)])
+        if not keep.any():
+            raise ValueError(
+                f"No neurons in session {self.name} match regions={regions}, areas={areas}. "
+                f"This session recorded: {self.regions_present}."
+            )
+        return keep
+
+    def _trial_index(self, trials: np.ndarray | None) -> np.ndarray:
+        if trials is None:
+            return np.arange(self.n_trials)
+        trials = np.asarray(trials)
+        if trials.dtype == bool:
+            if trials.shape != (self.n_trials,):
+                raise ValueError(f"A trial mask needs one entry per trial ({self.n_trials}), "
+                                 f"got shape {trials.shape}.")
+            trials = np.flatnonzero(trials)
+        if trials.ndim != 1 or not np.issubdtype(trials.dtype, np.integer) or len(trials) == 0:
+            raise ValueError("trials must be a non-empty 1-D array of indices or a boolean mask.")
+        if trials.min() < -self.n_trials or trials.max() >= self.n_trials:
+            raise ValueError(f"Trial indices must lie in 0..{self.n_trials - 1}, got "
+                             f"{trials.min()}..{trials.max()}.")
+        return trials
+
+    def window(self, start: float, end: float) -> Session:
+        """The session cut to the bins whose centre lies in ``[start, end)`` seconds from
+        stimulus onset; :attr:`time` stays relative to stimulus onset.
+
+        Raises:
+            ValueError: ``end <= start`` or no bin in the window (the message gives the
+                session's range).
+        """
+        if not end > start:
+            raise ValueError(f"A window needs end > start (seconds), got ({start}, {end}).")
+        keep = np.flatnonzero((self.time >= start - 1e-9) & (self.time < end - 1e-9))
+        if len(keep) == 0:
+            raise ValueError(
+                f"No bin of session {self.name} lies in the window [{start}, {end}) s; its bins "
+                f"span {self.time[0]:.3f} to {self.time[-1]:.3f} s around stimulus onset."
+            )
+        bins = slice(int(keep[0]), int(keep[-1]) + 1)
+        windowed = self._subset(slice(None), slice(None), bins)
+        windowed.stim_onset = self.stim_onset - keep[0] * self.bin_size
+        return windowed
+
+    def _subset(self, neurons: Any, trials: Any, bins: Any) -> Session:
+        per_trial = {name: None if getattr(self, name) is None else getattr(self, name)[trials]
+                     for name in ("contrast_left", "contrast_right", "feedback_type", "response")}
+        truth = None if self.truth is None else self.truth.subset(neurons, trials, bins)
+        return replace(self, spikes=self.spikes[neurons][:, trials][:, :, bins],
+                       brain_area=self.brain_area[neurons], truth=truth,
+                       events={k: v[trials] for k, v in self.events.items()}, **per_trial)
+
+    # ------------------------------------------------------ the models' layout
+    def spikes_by_trial(self, bin_width: float | None = None) -> np.ndarray:
+        """Spike counts in the models' layout: float32 ``(n_trials, n_bins, n_neurons)``.
+
+        Args:
+            bin_width: seconds per output bin, a multiple of :attr:`bin_size` that divides the
+                session's duration; consecutive bins are summed. ``None`` keeps the bins.
+        """
+        return _trials_first(self.spikes, self._rebin_factor(bin_width))
+
+    def rates_by_trial(self, bin_width: float | None = None) -> np.ndarray:
+        """The true rates (spikes per output bin) in the models' layout, float32
+        ``(n_trials, n_bins, n_neurons)``.
+
+        Raises:
+            ValueError: a real session, which has no ground truth.
+        """
+        if self.truth is None:
+            raise ValueError(f"Session {self.name} is {self.source}: it has no true rates. "
+                             "Only simulated sessions carry a ground truth.")
+        return _trials_first(self.truth.rates, self._rebin_factor(bin_width))
+
+    def _rebin_factor(self, bin_width: float | None) -> int:
+        if bin_width is None:
+            return 1
+        factor = int(round(bin_width / self.bin_size))
+        if factor < 1 or not np.isclose(factor * self.bin_size, bin_width) \
+                or self.n_bins % factor:
+            raise ValueError(f"bin_width={bin_width} s must be a multiple of the session's "
+                             f"{self.bin_size} s bins that divides its {self.n_bins} bins.")
+        return factor
+
+    def summary(self) -> dict[str, Any]:
+        """A one-line description: sizes, regions and fraction correct."""
+        return {
+            "session": self.name,
+            "source": self.source,
+            "n_neurons": self.n_neurons,
+            "n_trials": self.n_trials,
+            "n_bins": self.n_bins,
+            "fraction_correct": float(np.mean(self.is_correct)),
+            "regions": {r: int(np.sum(self.region == r)) for r in self.regions_present},
+        }
+
+
+def _checked_counts(spikes: np.ndarray) -> np.ndarray:
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 3:
+        raise ValueError(
+            f"spikes must have shape (n_neurons, n_trials, n_bins), got {spikes.shape}. "
+            "The course's `spks` array already has this layout; do not transpose it."
+        )
+    if not np.issubdtype(spikes.dtype, np.integer):
+        if not np.all(np.isfinite(spikes)) or np.any(spikes != np.round(spikes)):
+            raise ValueError("spikes must be whole spike counts per bin (got non-integers).")
+        spikes = spikes.astype(np.int64)
+    if spikes.size and spikes.min() < 0:
+        raise ValueError("spikes must be non-negative counts.")
+    return spikes
+
+
+def _trials_first(array: np.ndarray, factor: int) -> np.ndarray:
+    """``(n_neurons, n_trials, n_bins)`` -> float32 ``(n_trials, n_bins // factor, n_neurons)``,
+    summing ``factor`` consecutive bins: the book's only layout switch."""
+    n_neurons, n_trials, n_bins = array.shape
+    out = np.asarray(array, dtype=np.float32).transpose(1, 2, 0)
+    if factor > 1:
+        out = out.reshape(n_trials, n_bins // factor, factor, n_neurons).sum(axis=2)
+    return np.ascontiguousarray(out)
+
+
+# =============================================================================================
+# The catalogue of the 39 sessions
+# =============================================================================================
+@dataclass(frozen=True)
+class SessionInfo:
+    """One row of :data:`SESSIONS`: what the book knows about a session before loading it.
+
+    Attributes:
+        index: position in the course's files (0-38).
+        mouse_name: the mouse, e.g. ``"Lederberg"``.
+        date_exp: the recording date, e.g. ``"2017-12-05"``.
+        n_neurons: number of neurons recorded.
+        n_trials: number of trials.
+        area_counts: neurons per Allen acronym, as published for this session.
+        confidence: ``"several sources"`` or ``"one source"`` agree on ``area_counts``.
+    """
+
+    index: int
+    mouse_name: str
+    date_exp: str
+    n_neurons: int
+    n_trials: int
+    area_counts: dict[str, int] = field(hash=False)
+    confidence: str = "several sources"
+
+    @property
+    def name(self) -> str:
+        """``"Mouse YYYY-MM-DD"``."""
+        return f"{self.mouse_name} {self.date_exp}"
+
+    def region_counts(self) -> dict[str, int]:
+        """Neurons per region group (all of :data:`REGION_GROUPS` and ``"other"``)."""
+        counts = {r: 0 for r in (*REGION_GROUPS, OTHER_REGION)}
+        for area, n in self.area_counts.items():
+            counts[_AREA_TO_REGION.get(area, OTHER_REGION)] += n
+        return counts
+
+
+def _read_catalogue() -> tuple[SessionInfo, ...]:
+    text = resources.files("helpers").joinpath("sessions.csv").read_text()
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return tuple(
+        SessionInfo(int(row["index"]), row["mouse"], row["date"], int(row["n_neurons"]),
+                    int(row["n_trials"]),
+                    {a: int(n) for a, n in (item.split(":") for item in row["areas"].split(";"))},
+                    row["confidence"])
+        for row in rows
+    )
+
+
+#: The 39 sessions of the course's files, in file order (index 0-38), from ``sessions.csv``.
+SESSIONS: tuple[SessionInfo, ...] = _read_catalogue()
+#: The example session of the original project, ``alldat[11]`` (Lederberg 2017-12-05).
+EXAMPLE_SESSION = 11
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip().lower())
+
+
+def resolve_session(session: int | str, *, extra_names: dict[int, str] | None = None) -> int:
+    """The index (0-38) of a session given as an index or a name like ``"Lederberg 2017-12-05"``.
+
+    Names are case- and space-tolerant (``"lederberg  2017-12-05"`` works).
+
+    Args:
+        session: an index or a name.
+        extra_names: more names by index (e.g. those of cached real files), which take
+            precedence over :data:`SESSIONS`.
+
+    Raises:
+        ValueError: the index is out of range or the name is unknown (close names are suggested).
+    """
+    n = len(SESSIONS)
+    if isinstance(session, str) and session.strip().isdigit():
+        session = int(session)
+    if isinstance(session, (bool, np.bool_)) or not isinstance(session, (int, np.integer, str)):
+        raise TypeError(f"session must be an index 0-{n - 1} or a name, got {session!r}.")
+    if not isinstance(session, str):
+        if not 0 <= session < n:
+            raise ValueError(f"Session index {session} is out of range: the Steinmetz data have "
+                             f"{n} sessions, 0-{n - 1}. See helpers.list_sessions().")
+        return int(session)
+    names = {info.index: info.name for info in SESSIONS} | (extra_names or {})
+    lookup = {_normalise(name): index for index, name in names.items()}
+    key = _normalise(session)
+    if key in lookup:
+        return lookup[key]
+    close = difflib.get_close_matches(key, list(lookup), n=3, cutoff=0.6)
+    hint = f" Did you mean {[names[lookup[c]] for c in close]}?" if close else ""
+    raise ValueError(f"Unknown session {session!r}.{hint} Names look like 'Lederberg 2017-12-05' "
+                     f"('Mouse YYYY-MM-DD'); helpers.list_sessions() lists all {n}.")

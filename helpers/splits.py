@@ -1,0 +1,282 @@
+"""Who is held out: trial and neuron splits, class balancing, folds (chapters 2-6).
+
+Every split draws *without replacement* (the original project's bootstrap drew trials with
+replacement, so test trials leaked into training) and is reproducible from its ``seed``.
+
+- :func:`split_trials`, :func:`balance_trials`, :func:`subsample_trials`: trials.
+- :func:`split_neurons`, :func:`co_smoothing_split`: the Neural Latents Benchmark's co-smoothing
+  split of trials (train/test) and neurons (held-in/held-out).
+- :func:`check_labels`, :func:`make_folds`, :func:`balanced_class_weights`: cross-validated
+  decoding of binary trial labels.
+
+All arrays handed to models are in the models' layout ``(n_trials, n_bins, n_neurons)``, from
+:meth:`helpers.session.Session.spikes_by_trial`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "split_trials", "balance_trials", "subsample_trials", "split_neurons", "co_smoothing_split",
+    "CoSmoothingSplit", "CoSmoothingData", "check_labels", "make_folds",
+    "balanced_class_weights", "BALANCING", "balanced_subset",
+]
+
+#: The two ways to balance the classes of training trials (chapter 4): a class-weighted loss,
+#: or undersampling every class to the smallest one.
+BALANCING = ("weights", "undersample")
+
+
+# =============================================================================================
+# Trials
+# =============================================================================================
+def _labels_or_count(n_trials_or_labels: int | np.ndarray) -> tuple[int, np.ndarray | None]:
+    if isinstance(n_trials_or_labels, (int, np.integer)) and not isinstance(
+            n_trials_or_labels, (bool, np.bool_)):
+        return int(n_trials_or_labels), None
+    labels = np.asarray(n_trials_or_labels)
+    if labels.ndim != 1:
+        raise ValueError(f"Pass a number of trials or one label per trial (1-D), got an array "
+                         f"of shape {labels.shape}.")
+    return len(labels), labels
+
+
+def split_trials(n_trials_or_labels: int | np.ndarray, test_fraction: float = 0.2, *,
+                 seed: int = 0, stratify: bool | np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Split trials into train and test sets, without replacement (chapters 2-4).
+
+    Args:
+        n_trials_or_labels: the number of trials, or one label per trial, shape ``(n_trials,)``.
+        test_fraction: share of trials in the test set, strictly between 0 and 1.
+        seed: makes the split reproducible.
+        stratify: keep each label's share equal in both sets. ``None``: stratify when labels
+            were passed; ``True``/``False``: do or don't; an array ``(n_trials,)``: stratify by it.
+
+    Returns:
+        ``(train_idx, test_idx)``: sorted trial indices, disjoint, together every trial once.
+
+    Raises:
+        ValueError: fraction outside (0, 1), fewer than 2 trials, a set would be empty, labels of
+            the wrong length, or (when stratifying) one class only or a class with one trial.
+    """
+    n, labels = _labels_or_count(n_trials_or_labels)
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}.")
+    n_test = math.ceil(n * test_fraction)
+    if n < 2 or n_test >= n:
+        raise ValueError(f"Cannot split {n} trials with test_fraction={test_fraction}: both "
+                         "sets need at least one trial. Use more trials or another fraction.")
+    strata = _strata(labels, stratify, n)
+    if strata is not None:
+        _check_classes(strata, minimum=2, what="stratify")
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train, test = train_test_split(
+            np.arange(n), test_size=n_test, random_state=seed, shuffle=True, stratify=strata)
+    except ValueError as err:  # e.g. fewer test trials than classes
+        raise ValueError(f"Cannot stratify {n} trials into a test set of {n_test}: {err} "
+                         "Use a larger test_fraction or stratify=False.") from err
+    return np.sort(train), np.sort(test)
+
+
+def _strata(labels: np.ndarray | None, stratify: bool | np.ndarray | None,
+            n: int) -> np.ndarray | None:
+    if stratify is None or isinstance(stratify, (bool, np.bool_)):
+        if stratify and labels is None:
+            raise ValueError("stratify=True needs labels: pass one label per trial, not a count.")
+        return labels if stratify is not False else None
+    strata = np.asarray(stratify)
+    if strata.shape != (n,):
+        raise ValueError(f"stratify must have one label per trial ({n}), got shape {strata.shape}.")
+    return strata
+
+
+def _check_classes(labels: np.ndarray, minimum: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"{what}: the labels have a single class {classes.tolist()}; there is "
+                         "nothing to stratify or balance. Check the labels.")
+    if counts.min() < minimum:
+        rare = classes[counts < minimum].tolist()
+        raise ValueError(f"{what}: class(es) {rare} have fewer than {minimum} trials "
+                         f"(counts {dict(zip(classes.tolist(), counts.tolist(), strict=True))}).")
+    return classes, counts
+
+
+def balance_trials(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Undersample every class to the size of the smallest one (chapter 4).
+
+    Args:
+        labels: one label per trial, shape ``(n_trials,)`` (e.g. ``session.is_correct``).
+        seed: makes the choice reproducible.
+
+    Returns:
+        Indices into ``labels``, shuffled, without repeats, ``n_classes * smallest`` of them.
+        To balance a training set: ``train[balance_trials(labels[train], seed)]``.
+
+    Raises:
+        ValueError: labels not 1-D, a single class, or an empty class list.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}.")
+    classes, counts = _check_classes(labels, minimum=1, what="balance_trials")
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=counts.min(), replace=False)
+              for c in classes]
+    return rng.permutation(np.concatenate(chosen))
+
+
+def balanced_subset(idx: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The trials ``idx`` undersampled to equal classes (:func:`balance_trials`), sorted."""
+    return idx[np.sort(balance_trials(labels[idx], seed=seed))]
+
+
+def subsample_trials(train_idx: np.ndarray, labels: np.ndarray, n_trials: int | None,
+                     seed: int = 0) -> np.ndarray:
+    """A stratified subset of ``n_trials`` of the training trials ``train_idx`` (all of them
+    when ``n_trials`` is ``None`` or not smaller); for learning curves (chapter 4)."""
+    if n_trials is None or n_trials >= len(train_idx):
+        return train_idx
+    kept, _ = split_trials(labels[train_idx], 1 - n_trials / len(train_idx), seed=seed,
+                           stratify=labels[train_idx])
+    return train_idx[np.sort(kept)]
+
+
+# =============================================================================================
+# Neurons: co-smoothing
+# =============================================================================================
+@dataclass(frozen=True)
+class CoSmoothingData:
+    """The four arrays of a co-smoothing split, each ``(n_trials, n_bins, n_neurons)`` float32."""
+
+    train_inputs: np.ndarray
+    train_targets: np.ndarray
+    test_inputs: np.ndarray
+    test_targets: np.ndarray
+
+
+@dataclass(frozen=True)
+class CoSmoothingSplit:
+    """Which trials train and test, which neurons go in and which are predicted.
+
+    All four are sorted index arrays. In co-smoothing neither trials nor neurons overlap; a split
+    whose held-in and held-out neurons are the same describes an autoencoder.
+    """
+
+    train_trials: np.ndarray
+    test_trials: np.ndarray
+    heldin_neurons: np.ndarray
+    heldout_neurons: np.ndarray
+
+    def apply(self, spikes: np.ndarray) -> CoSmoothingData:
+        """Cut counts (or true rates) in the models' layout ``(n_trials, n_bins, n_neurons)``,
+        e.g. ``session.spikes_by_trial()``, into held-in inputs and held-out targets of the
+        training and test trials."""
+        spikes = np.asarray(spikes)
+        n_neurons = len(np.union1d(self.heldin_neurons, self.heldout_neurons))
+        n_trials = len(np.union1d(self.train_trials, self.test_trials))
+        if spikes.ndim != 3 or (spikes.shape[0], spikes.shape[2]) != (n_trials, n_neurons):
+            raise ValueError(
+                f"This split is for {n_trials} trials x {n_neurons} neurons; got an array of "
+                f"shape {spikes.shape}. Pass (n_trials, n_bins, n_neurons), e.g. "
+                "session.spikes_by_trial()."
+            )
+
+        def cut(trials: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+            return spikes[trials][:, :, neurons].astype(np.float32)
+
+        return CoSmoothingData(cut(self.train_trials, self.heldin_neurons),
+                               cut(self.train_trials, self.heldout_neurons),
+                               cut(self.test_trials, self.heldin_neurons),
+                               cut(self.test_trials, self.heldout_neurons))
+
+
+def split_neurons(n_neurons: int, heldout_fraction: float = 0.5, *,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Draw held-out neurons at random, without replacement (chapter 2's exercise).
+
+    Returns:
+        ``(heldin, heldout)``: sorted, disjoint neuron indices covering ``range(n_neurons)``.
+    """
+    if not isinstance(n_neurons, (int, np.integer)) or n_neurons < 2:
+        raise ValueError(f"need at least 2 neurons to split, got {n_neurons!r}.")
+    if not 0 < heldout_fraction < 1:
+        raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}.")
+    n_heldout = min(max(int(round(heldout_fraction * n_neurons)), 1), n_neurons - 1)
+    order = np.random.default_rng(seed).permutation(n_neurons)
+    return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
+
+
+def co_smoothing_split(n_trials_or_labels: int | np.ndarray, n_neurons: int, *,
+                       test_fraction: float = 0.2, heldout_fraction: float = 0.5,
+                       seed: int = 0, stratify: bool | np.ndarray | None = None,
+                       ) -> CoSmoothingSplit:
+    """Split trials (train/test) and neurons (held-in/held-out), both without replacement.
+
+    Args:
+        n_trials_or_labels: number of trials, or a label per trial (see
+            :func:`split_trials`, which draws the trials).
+        n_neurons: number of neurons.
+        test_fraction: share of trials kept for testing.
+        heldout_fraction: share of neurons to predict.
+        seed: seeds both draws.
+        stratify: passed to :func:`split_trials`.
+    """
+    train, test = split_trials(n_trials_or_labels, test_fraction, seed=seed, stratify=stratify)
+    heldin, heldout = split_neurons(n_neurons, heldout_fraction, seed=seed)
+    return CoSmoothingSplit(train, test, heldin, heldout)
+
+
+# =============================================================================================
+# Folds for decoding
+# =============================================================================================
+def check_labels(labels: np.ndarray, n_splits: int, n_trials: int | None = None) -> np.ndarray:
+    """Validate binary trial labels and return them as ints ``(n_trials,)`` in {0, 1}.
+
+    Raises:
+        ValueError: wrong length, a single class, or fewer trials of a class than folds.
+    """
+    labels = np.ravel(np.asarray(labels))
+    if n_trials is not None and len(labels) != n_trials:
+        raise ValueError(f"labels have {len(labels)} entries but the spikes have {n_trials} "
+                         "trials.")
+    values, counts = np.unique(labels, return_counts=True)
+    if len(values) != 2 or not np.isin(values, (0, 1)).all():
+        raise ValueError(f"labels must contain both classes 0 and 1 (or False/True); found "
+                         f"{dict(zip(values.tolist(), counts.tolist(), strict=True))}.")
+    if counts.min() < max(n_splits, 4):
+        raise ValueError(f"Too few trials of class {values[counts.argmin()]} "
+                         f"({counts.min()}) for {n_splits}-fold cross-validation with an "
+                         f"inner validation split: need at least {max(n_splits, 4)}.")
+    return labels.astype(np.int64)
+
+
+def make_folds(labels: np.ndarray, n_splits: int = 5, n_repeats: int = 2,
+               seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Repeated stratified K-fold splits: every trial is tested once per repeat.
+
+    Returns:
+        ``n_splits * n_repeats`` pairs ``(train_idx, test_idx)`` of trial indices.
+    """
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
+                                       random_state=seed)
+    return [(np.sort(train), np.sort(test))
+            for train, test in splitter.split(np.zeros(len(labels)), labels)]
+
+
+def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
+    """``n_trials / (n_classes * count_c)`` per class: each class then weighs the same in the
+    loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``."""
+    counts = np.bincount(labels, minlength=n_classes)
+    if (counts == 0).any():
+        raise ValueError(f"every class needs trials to be weighted; counts are {counts}.")
+    return (len(labels) / (n_classes * counts)).astype(np.float32)
