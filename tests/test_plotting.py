@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers.data import Session  # noqa: E402
+from helpers.session import Session  # noqa: E402
 from helpers.plotting import (  # noqa: E402
     REGION_COLORS,
     plot_psth,
@@ -44,7 +44,7 @@ def close_figures():
 
 
 def test_region_colors_cover_every_group():
-    from helpers.data import OTHER_REGION, REGION_GROUPS
+    from helpers.session import OTHER_REGION, REGION_GROUPS
 
     assert set(REGION_COLORS) == {*REGION_GROUPS, OTHER_REGION}
     assert len(set(REGION_COLORS.values())) == len(REGION_COLORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.data import Session
+from helpers.session import Session
 from helpers.stats import (
     REAL_DATA_RANGES,
     STATISTIC_LABELS,

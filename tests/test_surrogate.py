@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.data import REGION_GROUPS, Session
+from helpers.session import REGION_GROUPS, Session
 from helpers.stats import REAL_DATA_RANGES, session_statistics
 from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, default_area_counts, make_session
 
