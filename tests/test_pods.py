@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,13 @@ def test_instructor_notebook_passes_nbval(pods) -> None:
         pytest.fail(f"nbval on {notebook.name} took over {NBVAL_TIMEOUT_S} s: {err}")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_make_test_builds_the_pods_and_runs_the_slow_tests() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe, "no `test:` target in the Makefile"
+    steps = re.search(r"\$\(MAKE\)[^\n]*", recipe.group(1)).group(0).split()
+    assert {"unit", "slow", "pods"} <= set(steps), steps
+    assert re.search(r"^pods:.*\n\t.*scripts/make_pods\.py", makefile, re.M)
+    assert re.search(r"^slow:.*\n\t.*-m slow", makefile, re.M)
