@@ -230,12 +230,14 @@ class Session:
             regions: region group(s) to keep, e.g. ``"thal"`` or ``["vis ctx", "hipp"]``.
             areas: brain-area acronym(s) to keep, e.g. ``["LGd", "TH"]``. With both given,
                 a neuron is kept when it matches either.
-            trials: trial indices or a boolean mask ``(n_trials,)`` to keep, in that order.
+            trials: trial indices (each at most once) or a boolean mask ``(n_trials,)`` to
+                keep, in that order.
             min_rate: keep only neurons firing at least this many spikes/s on average over
                 the session's trials and bins (published analyses often use 1 spike/s).
 
         Raises:
-            ValueError: an unknown region group, bad trial indices, or no neuron left.
+            ValueError: an unknown region group, bad or repeated trial indices, a mask of the
+                wrong length, or no neuron left.
         """
         keep = self._neuron_mask(regions, areas)
         if min_rate is not None:
@@ -288,6 +290,10 @@ class Session:
         if trials.min() < -self.n_trials or trials.max() >= self.n_trials:
             raise ValueError(f"Trial indices must lie in 0..{self.n_trials - 1}, got "
                              f"{trials.min()}..{trials.max()}.")
+        unique, counts = np.unique(trials % self.n_trials, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"Trial(s) {unique[counts > 1].tolist()} are listed more than once: a "
+                             "session holds each trial once (draw without replacement).")
         return trials
 
     def window(self, start: float, end: float) -> Session:
@@ -344,7 +350,7 @@ class Session:
     def _rebin_factor(self, bin_width: float | None) -> int:
         if bin_width is None:
             return 1
-        factor = int(round(bin_width / self.bin_size))
+        factor = int(round(bin_width / self.bin_size)) if bin_width > 0 else 0  # NaN: 0
         if factor < 1 or not np.isclose(factor * self.bin_size, bin_width) \
                 or self.n_bins % factor:
             raise ValueError(f"bin_width={bin_width} s must be a multiple of the session's "

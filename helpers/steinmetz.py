@@ -440,9 +440,9 @@ def _load_real(index: int, directory: Path, *, retry: bool) -> Session:
 
 def _fallback_notice(index: int, reason: str) -> str:
     """One short line: which session is simulated and why (no paths, no exception text)."""
-    why = "no internet connection" if "reach" in reason or "answer" in reason else "download failed"
-    return (f"Note: SIMULATED session {index} ({SESSIONS[index].name}); real data unavailable "
-            f"({why}). See helpers.available_source().")
+    why = "no internet" if "reach" in reason or "answer" in reason else "download failed"
+    return (f"Note: SIMULATED session {index} ({SESSIONS[index].name}), {why}; "
+            "see helpers.available_source().")  # <= 100 characters for every session
 
 
 def load_session(session: int | str, *, source: str = "auto",
@@ -491,7 +491,7 @@ def load_session(session: int | str, *, source: str = "auto",
         return simulated_session(index)
     if verbose:
         print(f"Loaded real session {index} ({result.name}) from the cache in {_shown(directory)}.")
-        if isinstance(session, str) and session.lower().split() != result.name.lower().split():
+        if isinstance(session, str) and _words(session) != _words(result.name):
             print(f"Note: the course file names session {index} {result.name!r}.")
     return result
 
@@ -536,6 +536,12 @@ def _catalogue_summary(info: SessionInfo) -> dict[str, Any]:
     return {"index": info.index, "mouse": info.mouse_name, "date": info.date_exp,
             "n_neurons": info.n_neurons, "n_trials": info.n_trials,
             "source": f"catalogue ({info.confidence})", **info.region_counts()}
+
+
+def _words(name: str) -> list[str]:
+    """A session name as :func:`~helpers.session.resolve_session` compares it (case, spaces and
+    underscores do not matter)."""
+    return name.lower().replace("_", " ").split()
 
 
 def _shown(path: Path) -> str:

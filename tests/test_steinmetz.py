@@ -1,4 +1,5 @@
-"""Tests for helpers.data: the course-file reader, the cache, load_session, splits and balancing.
+"""Tests for helpers.steinmetz: the course-file reader, the cache, downloads, load_session,
+list_sessions and available_source.
 
 Real data are never downloaded here: a small file in the course's exact format is written to a
 temporary folder, and the network is replaced by fakes (monkeypatch).
@@ -14,21 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
-from helpers import data
-from helpers.data import (
-    SESSIONS,
+from helpers import steinmetz, surrogate
+from helpers.session import OTHER_REGION, REGION_GROUPS, SESSIONS
+from helpers.steinmetz import (
     DataFormatError,
     DataUnavailableError,
-    Session,
-    balance_trials,
     list_sessions,
     load_session,
     read_steinmetz_npz,
-    resolve_session,
-    split_trials,
 )
 
 AREAS = np.array(["VISp", " TT", "LGd", "root", "CA1", "MOs", "TH", "VISam"])
@@ -76,8 +71,8 @@ def clean_environment(monkeypatch):
     """No forced source, no remembered network failure, no simulated session in memory."""
     monkeypatch.delenv("STEINMETZ_SOURCE", raising=False)
     monkeypatch.delenv("STEINMETZ_DATA_DIR", raising=False)
-    monkeypatch.setattr(data, "_network_failure", None)
-    monkeypatch.setattr(data, "_last_simulated", {})
+    monkeypatch.setattr(steinmetz._NETWORK, "failure", None)
+    monkeypatch.setattr(surrogate, "_last_simulated", {})
 
 
 @pytest.fixture
@@ -96,7 +91,7 @@ def offline(monkeypatch) -> list[str]:
         probed.append(url)
         return "cannot reach osf.io (gaierror: no such host)"
 
-    monkeypatch.setattr(data, "_probe_network", probe)
+    monkeypatch.setattr(steinmetz, "_probe_network", probe)
     return probed
 
 
@@ -108,63 +103,16 @@ def fake_simulation(monkeypatch) -> list[int]:
     def simulate(index):
         calls.append(index)
         entry = course_entry(index, SESSIONS[index].mouse_name, SESSIONS[index].date_exp)
-        session = data._session_from_dict(entry, "fake")
+        session = steinmetz._session_from_dict(entry, "fake")
         session.source = "simulated"
         return session
 
-    monkeypatch.setattr(data, "simulated_session", simulate)
+    monkeypatch.setattr(steinmetz, "simulated_session", simulate)
     return calls
 
 
 def files_in(directory: Path) -> list[str]:
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
-
-
-# --------------------------------------------------------------------------- the table
-def test_sessions_table():
-    assert len(SESSIONS) == 39
-    assert [s.index for s in SESSIONS] == list(range(39))
-    assert SESSIONS[11].name == "Lederberg 2017-12-05" and SESSIONS[11].n_trials == 340
-    assert SESSIONS[0].n_neurons == 734 and SESSIONS[25].n_neurons == 1056
-    assert SESSIONS[38].mouse_name == "Theiler"
-    assert all(200 <= s.n_trials <= 450 and 400 <= s.n_neurons <= 1800 for s in SESSIONS)
-
-
-def test_session_layouts():
-    from helpers import surrogate
-
-    assert data.session_layout(11) == surrogate.DEFAULT_AREA_COUNTS
-    layout = data.session_layout(17)
-    thalamus = {a: n for a, n in layout.items() if data.region_of([a])[0] == "thal"}
-    assert thalamus == {"LGd": 89, "TH": 175}
-    for index in (0, 17, 30):
-        assert sum(data.session_layout(index).values()) == SESSIONS[index].n_neurons
-
-
-# --------------------------------------------------------------------------- naming
-@pytest.mark.parametrize("name", ["Lederberg 2017-12-05", "lederberg  2017-12-05",
-                                  " LEDERBERG_2017-12-05 ", "11", 11, np.int64(11)])
-def test_resolve_session(name, tmp_path):
-    assert resolve_session(name, data_dir=tmp_path) == 11
-
-
-@pytest.mark.parametrize("bad", [39, -1, 100])
-def test_resolve_session_out_of_range(bad, tmp_path):
-    with pytest.raises(ValueError, match="out of range.*0-38"):
-        resolve_session(bad, data_dir=tmp_path)
-
-
-def test_resolve_unknown_name_suggests(tmp_path):
-    with pytest.raises(ValueError, match="Unknown session 'Nobody 2020-01-01'.*list_sessions"):
-        resolve_session("Nobody 2020-01-01", data_dir=tmp_path)
-    with pytest.raises(ValueError, match="Did you mean.*Lederberg 2017-12-05"):
-        resolve_session("Lederberg 2017-12-5", data_dir=tmp_path)
-
-
-@pytest.mark.parametrize("bad", [True, 3.0, None, [11]])
-def test_resolve_session_bad_type(bad, tmp_path):
-    with pytest.raises(TypeError, match="index 0-38 or a name"):
-        resolve_session(bad, data_dir=tmp_path)
 
 
 # --------------------------------------------------------------------------- reading files
@@ -290,7 +238,14 @@ def test_load_real_session_not_in_file(part0):
 def test_real_names_from_cache_win(tmp_path):
     write_course_file(tmp_path / "steinmetz_part0.npz", [course_entry(0, "Cori", "2016-12-15")])
     load_session(0, source="real", data_dir=tmp_path, verbose=False)
-    assert resolve_session("Cori 2016-12-15", data_dir=tmp_path) == 0
+    assert load_session("Cori 2016-12-15", source="real", data_dir=tmp_path).name == (
+        "Cori 2016-12-15")
+
+
+def test_a_differently_written_name_prints_no_note(part0, capsys):
+    load_session(" CORI_2016-12-17 ", source="real", data_dir=part0.parent)
+    out = capsys.readouterr().out
+    assert "Loaded real session 1 (Cori 2016-12-17)" in out and "Note" not in out
 
 
 def test_corrupted_cache_file(part0):
@@ -303,7 +258,7 @@ def test_corrupted_cache_file(part0):
 
 def test_cache_from_other_version(part0, monkeypatch):
     load_session(0, source="real", data_dir=part0.parent)
-    monkeypatch.setattr(data, "_CACHE_FORMAT", 99)
+    monkeypatch.setattr(steinmetz, "_CACHE_FORMAT", 99)
     with pytest.raises(DataFormatError, match="another version of helpers"):
         load_session(0, source="real", data_dir=part0.parent)
 
@@ -321,7 +276,7 @@ def test_interrupted_split_leaves_no_file(part0, monkeypatch):
 
 def test_cache_refuses_object_arrays(tmp_path):
     with pytest.raises(TypeError, match="pickle"):
-        data._write_atomically(tmp_path / "x.npz", {"a": np.array([{}], dtype=object)})
+        steinmetz._write_atomically(tmp_path / "x.npz", {"a": np.array([{}], dtype=object)})
     assert files_in(tmp_path) == []
 
 
@@ -335,8 +290,8 @@ def test_download_then_cached(tmp_path, monkeypatch):
         write_course_file(Path(path) / fname, [course_entry(0, "Cori", "2016-12-14")])
         return str(Path(path) / fname)
 
-    monkeypatch.setattr(data, "_probe_network", lambda url, timeout=5.0: None)
-    monkeypatch.setattr(data.pooch, "retrieve", retrieve)
+    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
+    monkeypatch.setattr(steinmetz.pooch, "retrieve", retrieve)
     session = load_session("Cori 2016-12-14", data_dir=tmp_path)  # auto
     assert session.source == "real" and calls == ["https://osf.io/agvxh/download"]
     load_session(0, source="real", data_dir=tmp_path)
@@ -348,8 +303,8 @@ def test_failed_download_real_raises_and_leaves_nothing(tmp_path, monkeypatch):
         Path(output_file).write_bytes(b"PK\x03\x04 the first bytes")  # then the line drops
         raise requests.exceptions.ConnectionError("connection reset by peer")
 
-    monkeypatch.setattr(data, "_probe_network", lambda url, timeout=5.0: None)
-    monkeypatch.setattr(data, "_make_downloader", lambda: broken_downloader)
+    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
+    monkeypatch.setattr(steinmetz, "_make_downloader", lambda: broken_downloader)
     with pytest.raises(DataUnavailableError) as info:
         load_session(11, source="real", data_dir=tmp_path)
     assert isinstance(info.value, ConnectionError)
@@ -369,8 +324,8 @@ def test_auto_falls_back_once(tmp_path, offline, fake_simulation, capsys):
     session = load_session("Lederberg 2017-12-05", data_dir=tmp_path)
     assert session.source == "simulated" and fake_simulation == [11]
     banner = capsys.readouterr().out
-    assert "SIMULATED data for session 11 (Lederberg 2017-12-05)" in banner
-    assert "cannot reach osf.io" in banner
+    assert "SIMULATED session 11 (Lederberg 2017-12-05)" in banner
+    assert "no internet" in banner
     load_session(12, data_dir=tmp_path)
     assert len(offline) == 1  # the failure is remembered: no second attempt
     assert "SIMULATED" in capsys.readouterr().out
@@ -392,12 +347,12 @@ def test_auto_raises_on_corrupted_download(tmp_path, offline, fake_simulation):
 
 def test_download_course_file_bad_part(tmp_path):
     with pytest.raises(ValueError, match="part must be 0, 1 or 2"):
-        data.download_course_file(3, tmp_path)
+        steinmetz.download_course_file(3, tmp_path)
 
 
 def test_probe_is_bounded():
     start = time.perf_counter()
-    reason = data._probe_network("https://10.255.255.1/", timeout=0.5)  # unroutable address
+    reason = steinmetz._probe_network("https://10.255.255.1/", timeout=0.5)  # unroutable address
     assert time.perf_counter() - start < 3
     assert reason is None or "10.255.255.1" in reason
 
@@ -407,9 +362,9 @@ def test_probe_gives_up_on_a_hanging_lookup(monkeypatch):
         time.sleep(2)
         raise OSError("too late")
 
-    monkeypatch.setattr(data.socket, "create_connection", hang)
+    monkeypatch.setattr(steinmetz.socket, "create_connection", hang)
     start = time.perf_counter()
-    assert data._probe_network("https://osf.io/x", timeout=0.2) == (
+    assert steinmetz._probe_network("https://osf.io/x", timeout=0.2) == (
         "no answer from osf.io within 0.2 s")
     assert time.perf_counter() - start < 1
 
@@ -418,13 +373,13 @@ def test_probe_reports_refused_connection(monkeypatch):
     def refuse(address, timeout=None):
         raise ConnectionRefusedError("refused")
 
-    monkeypatch.setattr(data.socket, "create_connection", refuse)
-    assert "cannot reach osf.io (ConnectionRefusedError" in data._probe_network("https://osf.io/x")
+    monkeypatch.setattr(steinmetz.socket, "create_connection", refuse)
+    assert "cannot reach osf.io (ConnectionRefusedError" in steinmetz._probe_network("https://osf.io/x")
 
 
 def test_probe_skipped_behind_proxy(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
-    assert data._probe_network("https://osf.io/agvxh/download") is None
+    assert steinmetz._probe_network("https://osf.io/agvxh/download") is None
 
 
 # --------------------------------------------------------------------------- sources
@@ -448,32 +403,58 @@ def test_simulated_session_layout():
     session = load_session(15, source="simulated", verbose=False)
     assert session.source == "simulated" and session.name == "Lederberg 2017-12-09"
     assert session.spikes.shape == (474, 280, 250) and session.truth is not None
-    again = data.simulated_session("Lederberg 2017-12-09")  # from memory, a new object
+    again = surrogate.simulated_session("Lederberg 2017-12-09")  # from memory, a new object
     assert again is not session and again.spikes is session.spikes
 
 
 def test_data_dir(tmp_path, monkeypatch):
-    assert data.data_dir() == Path(data.__file__).resolve().parent.parent / "data"
+    assert steinmetz.data_dir() == Path(steinmetz.__file__).resolve().parent.parent / "data"
     monkeypatch.setenv("STEINMETZ_DATA_DIR", str(tmp_path / "cache"))
-    assert data.data_dir() == tmp_path / "cache"
-    assert data.data_dir(tmp_path) == tmp_path
+    assert steinmetz.data_dir() == tmp_path / "cache"
+    assert steinmetz.data_dir(tmp_path) == tmp_path
 
 
 def test_available_source(part0, monkeypatch, offline):
-    assert data.available_source(0, data_dir=part0.parent).startswith("real (cached")
-    assert data.available_source(11, data_dir=part0.parent).startswith("real (cached")  # part 0
-    assert data.available_source(30, data_dir=part0.parent).startswith("simulated (no internet")
+    directory = part0.parent
+    assert steinmetz.available_source(0, data_dir=directory).startswith("real (cached")
+    assert steinmetz.available_source(11, data_dir=directory).startswith("real (cached")  # part 0
+    assert steinmetz.available_source(30, data_dir=directory).startswith("simulated (no internet")
+    assert len(offline) == 1  # one probe, remembered
     monkeypatch.setenv("STEINMETZ_SOURCE", "simulated")
-    assert data.available_source(0, data_dir=part0.parent).startswith("simulated")
+    assert steinmetz.available_source(0, data_dir=directory).startswith("simulated")
+    monkeypatch.setenv("STEINMETZ_SOURCE", "real")
+    assert steinmetz.available_source(30, data_dir=directory).startswith(
+        "real was requested (STEINMETZ_SOURCE=real), but cannot reach")
+
+
+def test_available_source_online(tmp_path, monkeypatch):
+    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
+    assert steinmetz.available_source(5, data_dir=tmp_path).startswith("real (downloaded from")
+    assert files_in(tmp_path) == []  # nothing was downloaded
 
 
 # --------------------------------------------------------------------------- list_sessions
 def test_list_sessions_simulated(tmp_path):
     table = list_sessions(source="simulated", data_dir=tmp_path)
     assert table.shape[0] == 39 and table.index.tolist() == list(range(39))
-    regions = [*data.REGION_GROUPS, data.OTHER_REGION]
+    regions = [*REGION_GROUPS, OTHER_REGION]
     assert (table[regions].sum(axis=1) == table["n_neurons"]).all()
-    assert table.loc[11, "thal"] == 155 and (table["source"] == "simulated").all()
+    assert table.loc[11, "thal"] == 155 and table.loc[11, "n_trials"] == 340
+    # a simulated session copies its catalogue row, which says how sure the catalogue is
+    assert table["source"].str.fullmatch(r"catalogue \((several sources|one source)\)").all()
+    assert table.loc[0, "source"] == "catalogue (several sources)"
+    assert table.loc[30, "source"] == "catalogue (one source)"
+    for info in SESSIONS:
+        assert table.loc[info.index, "mouse"] == info.mouse_name
+        assert table.loc[info.index, "date"] == info.date_exp
+        assert table.loc[info.index, "n_neurons"] == info.n_neurons
+
+
+def test_list_sessions_reads_nothing_but_the_catalogue_without_a_cache(tmp_path):
+    table = list_sessions(data_dir=tmp_path)  # auto, nothing cached, no network needed
+    assert table["source"].str.startswith("catalogue (").all()
+    assert list(table.columns[:5]) == ["mouse", "date", "n_neurons", "n_trials", "source"]
+    assert files_in(tmp_path) == []
 
 
 def test_list_sessions_uses_real_cache(part0):
@@ -482,127 +463,47 @@ def test_list_sessions_uses_real_cache(part0):
     assert table.loc[0, "source"] == "real" and table.loc[0, "n_neurons"] == 8
     assert table.loc[0, "n_trials"] == 12 and table.loc[0, "other ctx"] == 2  # MOs and " TT"
     assert table.loc[1, "source"] == "real"  # split at the same time as session 0
-    assert table.loc[2, "source"] == "simulated"  # not in the cache: the simulated layout
+    assert table.loc[2, "source"].startswith("catalogue (")  # not cached: the catalogue row
+    assert table.loc[2, "n_neurons"] == SESSIONS[2].n_neurons
+    forced = list_sessions(source="simulated", data_dir=part0.parent)
+    assert forced.loc[0, "source"].startswith("catalogue (")  # the cache is not read
+    assert forced.loc[0, "n_neurons"] == SESSIONS[0].n_neurons
 
 
-# --------------------------------------------------------------------------- select
-def test_select_region_without_neurons(part0):
-    session = read_steinmetz_npz(part0)[0]
-    with pytest.raises(ValueError, match="No neurons.*match regions=\\['midbrain'\\].*recorded"):
-        session.select(regions="midbrain")
-    assert session.select(areas=["LGd", "TH"]).n_neurons == 2
-
-
-def test_session_events_validated():
-    with pytest.raises(ValueError, match="events\\['gocue'\\] has 2 entries"):
-        Session(spikes=np.zeros((1, 3, 4), int), brain_area=["VISp"], contrast_left=np.zeros(3),
-                contrast_right=np.zeros(3), feedback_type=np.ones(3),
-                events={"gocue": np.zeros(2)})
-
-
-# --------------------------------------------------------------------------- split_trials
-def test_split_trials_basic():
-    train, test = split_trials(100, 0.2, seed=1)
-    assert len(test) == 20 and len(train) == 80
-    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
-    again = split_trials(100, 0.2, seed=1)
-    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
-    assert not np.array_equal(test, split_trials(100, 0.2, seed=2)[1])
-
-
-def test_split_trials_stratified():
-    labels = np.array([1] * 70 + [0] * 30)
-    train, test = split_trials(labels, 0.2, seed=0)  # labels -> stratified by default
-    assert labels[test].sum() == 14 and len(test) == 20
-    _, test = split_trials(100, 0.2, stratify=labels)
-    assert labels[test].sum() == 14
-
-
-@pytest.mark.parametrize("args, kwargs, message", [
-    ((100, 0.0), {}, "strictly between 0 and 1"),
-    ((100, 1.0), {}, "strictly between 0 and 1"),
-    ((100, 1.5), {}, "strictly between 0 and 1"),
-    ((1, 0.5), {}, "both sets need at least one trial"),
-    ((np.ones(10), 0.2), {}, "single class"),
-    ((np.array([0] * 9 + [1]), 0.2), {}, r"class\(es\) \[1\] have fewer than 2"),
-    ((10, 0.2), {"stratify": np.ones(9)}, "one label per trial"),
-    ((10, 0.2), {"stratify": True}, "needs labels"),
-    ((np.ones((5, 2)), 0.2), {}, "1-D"),
-    ((np.array([0, 1] * 3 + [2] * 2), 0.1), {}, "Cannot stratify"),
+# --------------------------------------------------------------------------- the notice
+@pytest.mark.parametrize("reason", [
+    "cannot reach osf.io (gaierror: [Errno -3] Temporary failure in name resolution)",
+    "no answer from osf.io within 5 s",
+    "HTTPError: 503 Server Error: Service Unavailable for url: https://osf.io/agvxh/download",
 ])
-def test_split_trials_bad_input(args, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        split_trials(*args, **kwargs)
+def test_fallback_notice_is_one_short_line_without_paths_or_exception_text(
+        tmp_path, monkeypatch, fake_simulation, capsys, reason):
+    def failing_download(part, directory, *, retry=True):
+        raise DataUnavailableError(f"Could not download into {directory}: {reason}", reason)
+
+    monkeypatch.setattr(steinmetz, "download_course_file", failing_download)
+    session = load_session(11, data_dir=tmp_path)
+    assert session.source == "simulated"
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    line = out.strip()
+    assert line.startswith("Note: SIMULATED session 11 (Lederberg 2017-12-05)")
+    assert "helpers.available_source()" in line and len(line) <= 100
+    assert "/" not in line and str(tmp_path) not in line
+    for fragment in ("gaierror", "Errno", "HTTPError", "503", "osf.io", "Error"):
+        assert fragment not in line
+    expected = "download failed" if reason.startswith("HTTPError") else "no internet"
+    assert f", {expected};" in line
+    assert all(len(steinmetz._fallback_notice(info.index, reason)) <= 100 for info in SESSIONS)
 
 
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(2, 300), fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**31))
-def test_split_trials_property(n, fraction, seed):
-    assume(np.ceil(n * fraction) < n)
-    train, test = split_trials(n, fraction, seed=seed)
-    assert len(np.intersect1d(train, test)) == 0
-    assert len(np.unique(train)) == len(train) and len(np.unique(test)) == len(test)
-    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(n))
-    assert len(test) == int(np.ceil(n * fraction))
+def test_the_notice_prints_even_when_not_verbose(tmp_path, offline, fake_simulation, capsys):
+    load_session(3, data_dir=tmp_path, verbose=False)
+    assert capsys.readouterr().out.startswith("Note: SIMULATED session 3")
 
-
-@settings(max_examples=40, deadline=None)
-@given(labels=st.lists(st.sampled_from([0, 1, 2]), min_size=4, max_size=200),
-       fraction=st.floats(0.1, 0.5), seed=st.integers(0, 1000))
-def test_split_trials_stratified_property(labels, fraction, seed):
-    labels = np.array(labels)
-    classes, counts = np.unique(labels, return_counts=True)
-    n_test = int(np.ceil(len(labels) * fraction))
-    assume(len(classes) >= 2 and counts.min() >= 2 and len(classes) <= n_test < len(labels))
-    assume(len(labels) - n_test >= len(classes))
-    train, test = split_trials(labels, fraction, seed=seed)
-    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(labels)
-    for c, count in zip(classes, counts, strict=True):  # each class's share kept to +-1 trial
-        assert abs(np.sum(labels[test] == c) - count * n_test / len(labels)) <= 1
-
-
-# --------------------------------------------------------------------------- balance_trials
-def test_balance_trials_basic():
-    labels = np.array([True] * 236 + [False] * 104)
-    chosen = balance_trials(labels, seed=0)
-    assert len(chosen) == 208 and labels[chosen].sum() == 104
-    assert np.array_equal(chosen, balance_trials(labels, seed=0))
-    assert not np.array_equal(np.sort(chosen), np.arange(208))  # shuffled, not trial order
-
-
-@pytest.mark.parametrize("labels, message", [
-    (np.ones(5), "single class"),
-    (np.array([]), "non-empty 1-D"),
-    (np.ones((3, 2)), "non-empty 1-D"),
-])
-def test_balance_trials_bad_input(labels, message):
-    with pytest.raises(ValueError, match=message):
-        balance_trials(labels)
-
-
-@settings(max_examples=60, deadline=None)
-@given(labels=st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size=300),
-       seed=st.integers(0, 2**31))
-def test_balance_trials_property(labels, seed):
-    labels = np.array(labels)
-    classes, counts = np.unique(labels, return_counts=True)
-    assume(len(classes) >= 2)
-    chosen = balance_trials(labels, seed)
-    assert len(np.unique(chosen)) == len(chosen) == len(classes) * counts.min()
-    assert chosen.min() >= 0 and chosen.max() < len(labels)
-    _, chosen_counts = np.unique(labels[chosen], return_counts=True)
-    assert (chosen_counts == counts.min()).all()
-
-
-def test_split_then_balance_never_mixes():
-    labels = np.random.default_rng(0).random(340) < 0.69
-    train, test = split_trials(labels, 0.2, seed=0)
-    balanced = train[balance_trials(labels[train], seed=0)]
-    assert len(np.intersect1d(balanced, test)) == 0
-    assert labels[balanced].mean() == 0.5
 
 
 def test_no_stray_files_in_checkout():
     """The tests wrote nothing into the repository's data folder."""
-    checkout = Path(data.__file__).resolve().parent.parent / "data"
+    checkout = Path(steinmetz.__file__).resolve().parent.parent / "data"
     assert not any(name.endswith(".tmp") for name in os.listdir(checkout))

@@ -1,0 +1,462 @@
+"""Tests for helpers.session: the Session container, Truth, region groups, the catalogue of the
+39 sessions and resolve_session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from helpers.session import (
+    EXAMPLE_SESSION,
+    OTHER_REGION,
+    REGION_GROUPS,
+    SESSIONS,
+    Session,
+    Truth,
+    region_of,
+    resolve_session,
+)
+
+AREAS = ["VISp", " TT", "LGd", "root", "CA1", "MOs", "TH", "VISam"]
+
+
+def make_session(n_neurons: int = 8, n_trials: int = 12, n_bins: int = 60, *,
+                 bin_size: float = 0.01, stim_onset: float = 0.2, seed: int = 0,
+                 with_truth: bool = True) -> Session:
+    """A small session: Poisson counts, every per-trial field, events and (optionally) truth."""
+    rng = np.random.default_rng(seed)
+    rates = rng.uniform(0.05, 0.5, (n_neurons, n_trials, n_bins))
+    truth = None
+    if with_truth:
+        truth = Truth(rates=rates, latents=rng.normal(size=(n_trials, n_bins, 2)),
+                      latent_names=("a", "b"),
+                      extra={"p_correct": rng.uniform(size=n_trials),
+                             "p_choice": rng.dirichlet(np.ones(3), n_trials)})
+    return Session(
+        spikes=rng.poisson(rates),
+        brain_area=[AREAS[i % len(AREAS)] for i in range(n_neurons)],
+        contrast_left=rng.choice([0, 0.25, 0.5, 1.0], n_trials),
+        contrast_right=rng.choice([0, 0.25, 0.5, 1.0], n_trials),
+        feedback_type=rng.choice([-1, 1], n_trials),
+        response=rng.choice([-1, 0, 1], n_trials),
+        bin_size=bin_size, stim_onset=stim_onset, mouse_name="Toy", date_exp="2020-01-01",
+        source="simulated" if with_truth else "real", truth=truth,
+        events={"gocue": rng.uniform(0.4, 1.2, n_trials),
+                "feedback_time": rng.uniform(0.6, 2.0, n_trials)},
+    )
+
+
+@pytest.fixture
+def session() -> Session:
+    return make_session()
+
+
+PER_TRIAL = ("contrast_left", "contrast_right", "feedback_type", "response")
+
+
+# =============================================================================================
+# Region groups
+# =============================================================================================
+def test_region_of_maps_acronyms_and_ignores_whitespace():
+    assert region_of(["VISp", " TT", "LGd", "root", "CA1", "ZZZ"]).tolist() == [
+        "vis ctx", "other ctx", "thal", "other", "hipp", "other"]
+
+
+def test_region_groups_do_not_overlap():
+    areas = [area for group in REGION_GROUPS.values() for area in group]
+    assert len(areas) == len(set(areas))
+    assert OTHER_REGION not in REGION_GROUPS
+
+
+def test_session_derives_regions_and_strips_acronyms(session):
+    assert session.brain_area[1] == "TT" and session.region[1] == "other ctx"
+    assert session.regions_present == ["vis ctx", "thal", "hipp", "other ctx", "other"]
+    assert session.summary()["regions"] == {"vis ctx": 2, "thal": 2, "hipp": 1,
+                                            "other ctx": 2, "other": 1}
+
+
+# =============================================================================================
+# Construction
+# =============================================================================================
+def test_sizes_names_and_time(session):
+    assert (session.n_neurons, session.n_trials, session.n_bins) == (8, 12, 60)
+    assert session.name == "Toy 2020-01-01"
+    np.testing.assert_allclose(session.time[:2], [-0.195, -0.185])
+    assert session.time.shape == (60,)
+    np.testing.assert_array_equal(session.is_correct, session.feedback_type == 1)
+    np.testing.assert_allclose(session.mean_rates(),
+                               session.spikes.mean(axis=(1, 2)) / session.bin_size)
+
+
+def test_session_events_validated():
+    with pytest.raises(ValueError, match="events\\['gocue'\\] has 2 entries"):
+        Session(spikes=np.zeros((1, 3, 4), int), brain_area=["VISp"], contrast_left=np.zeros(3),
+                contrast_right=np.zeros(3), feedback_type=np.ones(3),
+                events={"gocue": np.zeros(2)})
+
+
+def _session_kwargs(**changes) -> dict:
+    kwargs = {"spikes": np.zeros((2, 3, 4), int), "brain_area": ["VISp", "LGd"],
+              "contrast_left": np.zeros(3), "contrast_right": np.zeros(3),
+              "feedback_type": np.ones(3)}
+    return kwargs | changes
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"spikes": np.zeros((3, 4), int)}, "do not transpose"),
+    ({"spikes": np.full((2, 3, 4), 0.5)}, "whole spike counts"),
+    ({"spikes": -np.ones((2, 3, 4), int)}, "non-negative"),
+    ({"brain_area": ["VISp"]}, "brain_area has 1 entries"),
+    ({"contrast_left": np.zeros(2)}, "contrast_left has 2 entries"),
+    ({"contrast_right": None}, "contrast_right is required"),
+    ({"feedback_type": np.zeros(3)}, "feedback_type must contain only"),
+    ({"response": np.full(3, 2)}, "response must contain only"),
+    ({"source": "web"}, "source must be"),
+    ({"bin_size": 0.0}, "bin_size must be positive"),
+    ({"truth": Truth(np.ones((2, 3, 5)), np.zeros((3, 5, 1)), ("x",))}, "truth.rates has shape"),
+])
+def test_bad_sessions_are_rejected(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Session(**_session_kwargs(**changes))
+
+
+def test_float_counts_become_integers():
+    session = Session(**_session_kwargs(spikes=np.ones((2, 3, 4))))
+    assert np.issubdtype(session.spikes.dtype, np.integer)
+
+
+# =============================================================================================
+# Truth
+# =============================================================================================
+def test_truth_dictionary_access(session):
+    truth = session.truth
+    assert truth.keys() == ["rates", "latents", "latent_names", "p_correct", "p_choice"]
+    assert truth["rates"] is truth.rates and truth["latent_names"] == ("a", "b")
+    assert truth["p_correct"].shape == (12,)
+    with pytest.raises(KeyError, match="'engagement' is not part.*available"):
+        truth["engagement"]
+
+
+def test_truth_subset_follows_neurons_trials_and_bins(session):
+    truth = session.truth
+    part = truth.subset(neurons=[1, 3], trials=[0, 5, 7], bins=slice(10, 20))
+    np.testing.assert_array_equal(part.rates, truth.rates[[1, 3]][:, [0, 5, 7]][:, :, 10:20])
+    np.testing.assert_array_equal(part.latents, truth.latents[[0, 5, 7], 10:20])
+    np.testing.assert_array_equal(part["p_choice"], truth["p_choice"][[0, 5, 7]])
+    assert part.latent_names == truth.latent_names
+    whole = truth.subset()
+    np.testing.assert_array_equal(whole.rates, truth.rates)
+
+
+# =============================================================================================
+# select
+# =============================================================================================
+def test_select_regions_and_areas(session):
+    visual = session.select(regions="vis ctx")
+    assert visual.n_neurons == 2 and set(visual.region) == {"vis ctx"}
+    assert session.select(regions=["vis ctx", "thal"]).n_neurons == 4
+    assert session.select(areas=["LGd", "TH"]).n_neurons == 2
+    assert session.select(areas=" LGd").n_neurons == 1
+    either = session.select(regions="hipp", areas="LGd")  # a neuron matching either is kept
+    assert sorted(either.brain_area) == ["CA1", "LGd"]
+    np.testing.assert_array_equal(visual.truth.rates, session.truth.rates[[0, 7]])
+    assert visual.n_trials == session.n_trials and visual.n_bins == session.n_bins
+
+
+def test_select_region_without_neurons(session):
+    with pytest.raises(ValueError, match="No neurons.*match regions=\\['midbrain'\\].*recorded"):
+        session.select(regions="midbrain")
+    with pytest.raises(ValueError, match="Unknown region group.*areas="):
+        session.select(regions="visual cortex")
+
+
+def test_select_trials_by_index_keeps_every_per_trial_field(session):
+    trials = np.array([7, 2, 9])
+    chosen = session.select(trials=trials)
+    np.testing.assert_array_equal(chosen.spikes, session.spikes[:, trials])
+    for name in PER_TRIAL:
+        np.testing.assert_array_equal(getattr(chosen, name), getattr(session, name)[trials])
+    for key, value in session.events.items():
+        np.testing.assert_array_equal(chosen.events[key], value[trials])
+    np.testing.assert_array_equal(chosen.truth.rates, session.truth.rates[:, trials])
+    np.testing.assert_array_equal(chosen.truth.latents, session.truth.latents[trials])
+    for key in ("p_correct", "p_choice"):
+        np.testing.assert_array_equal(chosen.truth[key], session.truth[key][trials])
+    assert chosen.n_neurons == session.n_neurons
+
+
+def test_select_trials_by_mask_and_with_neurons(session):
+    mask = session.is_correct
+    correct = session.select(regions="thal", trials=mask)
+    assert correct.n_trials == mask.sum() and correct.is_correct.all()
+    np.testing.assert_array_equal(correct.spikes, session.spikes[[2, 6]][:, mask])
+    np.testing.assert_array_equal(correct.truth["p_correct"], session.truth["p_correct"][mask])
+    assert session.select(trials=list(mask)).n_trials == mask.sum()  # a list of bools works
+
+
+@pytest.mark.parametrize(("trials", "message"), [
+    (np.ones(5, bool), "A trial mask needs one entry per trial \\(12\\)"),
+    (np.zeros(12, bool), "non-empty"),
+    ([], "non-empty"),
+    ([1.0, 2.0], "indices or a boolean mask"),
+    ([[0, 1]], "1-D"),
+    ([0, 12], "must lie in 0..11"),
+    ([-13], "must lie in 0..11"),
+    ([3, 1, 3], "Trial\\(s\\) \\[3\\] are listed more than once"),
+    ([0, -12], "Trial\\(s\\) \\[0\\] are listed more than once"),
+])
+def test_select_rejects_bad_trials(session, trials, message):
+    with pytest.raises(ValueError, match=message):
+        session.select(trials=trials)
+
+
+def test_select_min_rate(session):
+    rates = session.mean_rates()
+    threshold = float(np.median(rates))
+    fast = session.select(min_rate=threshold)
+    assert fast.n_neurons == np.sum(rates >= threshold)
+    assert (fast.mean_rates() >= threshold).all()
+    np.testing.assert_array_equal(fast.truth.rates, session.truth.rates[rates >= threshold])
+    assert session.select(min_rate=0).n_neurons == session.n_neurons
+    visual = session.select(regions="vis ctx", min_rate=threshold)
+    assert set(visual.region) <= {"vis ctx"}
+    assert visual.n_neurons == np.sum((rates >= threshold) & (session.region == "vis ctx"))
+
+
+def test_select_min_rate_errors(session):
+    fastest = session.mean_rates().max()
+    with pytest.raises(ValueError, match=f"fires >= 1000.*fastest fires {fastest:.2f}.*Lower"):
+        session.select(min_rate=1000)
+    for bad in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="min_rate must be a rate >= 0"):
+            session.select(min_rate=bad)
+
+
+# =============================================================================================
+# window
+# =============================================================================================
+def test_window_keeps_bins_whose_centre_lies_inside(session):
+    early = session.window(0.0, 0.1)  # 10 bins of 10 ms after stimulus onset
+    assert early.n_bins == 10
+    np.testing.assert_allclose(early.time, np.arange(10) * 0.01 + 0.005)
+    np.testing.assert_array_equal(early.spikes, session.spikes[:, :, 20:30])
+    assert early.n_neurons == session.n_neurons and early.n_trials == session.n_trials
+
+
+def test_window_time_stays_relative_to_stimulus_onset(session):
+    late = session.window(0.15, 0.3)
+    keep = (session.time >= 0.15 - 1e-9) & (session.time < 0.3 - 1e-9)
+    np.testing.assert_allclose(late.time, session.time[keep])
+    before = session.window(-0.2, 0.0)
+    assert before.n_bins == 20 and (before.time < 0).all()
+    np.testing.assert_allclose(before.time, session.time[:20])
+    assert session.window(-10, 10).n_bins == session.n_bins
+
+
+def test_window_cuts_truth_rates_and_latents_but_not_events(session):
+    early = session.window(0.0, 0.1)
+    np.testing.assert_array_equal(early.truth.rates, session.truth.rates[:, :, 20:30])
+    np.testing.assert_array_equal(early.truth.latents, session.truth.latents[:, 20:30])
+    np.testing.assert_array_equal(early.truth["p_correct"], session.truth["p_correct"])
+    for key, value in session.events.items():  # event times are per trial, seconds from onset
+        np.testing.assert_array_equal(early.events[key], value)
+    for name in PER_TRIAL:
+        np.testing.assert_array_equal(getattr(early, name), getattr(session, name))
+
+
+def test_window_outside_the_session_names_the_available_range(session):
+    with pytest.raises(ValueError, match=r"\[1.0, 2.0\) s; its bins span -0.195 to 0.395 s"):
+        session.window(1.0, 2.0)
+    with pytest.raises(ValueError, match="span -0.195 to 0.395"):
+        session.window(-1.0, -0.5)
+
+
+@pytest.mark.parametrize(("start", "end"), [(0.2, 0.2), (0.3, 0.1), (np.nan, 0.1)])
+def test_window_needs_end_after_start(session, start, end):
+    with pytest.raises(ValueError, match="end > start"):
+        session.window(start, end)
+
+
+def test_a_window_shorter_than_a_bin_may_hold_no_bin(session):
+    with pytest.raises(ValueError, match="No bin"):
+        session.window(0.001, 0.004)  # no bin centre inside
+
+
+def test_window_of_a_window_and_select_commute(session):
+    twice = session.window(-0.1, 0.3).window(0.0, 0.2)
+    once = session.window(0.0, 0.2)
+    np.testing.assert_array_equal(twice.spikes, once.spikes)
+    np.testing.assert_allclose(twice.time, once.time)
+    a = session.window(0.0, 0.2).select(regions="thal", trials=[1, 4])
+    b = session.select(regions="thal", trials=[1, 4]).window(0.0, 0.2)
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.truth.latents, b.truth.latents)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(-25, 65), length=st.integers(1, 80), bin_size=st.sampled_from(
+    [0.01, 0.005, 0.025]), onset_bins=st.integers(0, 30))
+def test_window_property(start, length, bin_size, onset_bins):
+    """A window whose edges fall on bin edges keeps exactly the bins between them."""
+    session = make_session(2, 3, 40, bin_size=bin_size, stim_onset=onset_bins * bin_size,
+                           with_truth=False)
+    first, last = max(start, 0), min(start + length, 40)  # bin indices [first, last)
+    assume(first < last)
+    start_s, end_s = (start - onset_bins) * bin_size, (start + length - onset_bins) * bin_size
+    windowed = session.window(start_s, end_s)
+    assert windowed.n_bins == last - first
+    np.testing.assert_array_equal(windowed.spikes, session.spikes[:, :, first:last])
+    np.testing.assert_allclose(windowed.time, session.time[first:last], atol=1e-9)
+    assert (windowed.time >= start_s - 1e-9).all() and (windowed.time < end_s).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_select_trials_property(data):
+    """Selecting trials then selecting again equals selecting the composed indices."""
+    n_trials = data.draw(st.integers(1, 20))
+    session = make_session(3, n_trials, 5, seed=n_trials)
+    first = np.array(data.draw(st.permutations(range(n_trials)).map(
+        lambda p: p[:max(1, len(p) // 2)])))
+    second = np.array(data.draw(st.permutations(range(len(first)))))
+    twice = session.select(trials=first).select(trials=second)
+    once = session.select(trials=first[second])
+    np.testing.assert_array_equal(twice.spikes, once.spikes)
+    np.testing.assert_array_equal(twice.truth["p_choice"], once.truth["p_choice"])
+    np.testing.assert_array_equal(twice.events["gocue"], session.events["gocue"][first[second]])
+    for name in PER_TRIAL:
+        np.testing.assert_array_equal(getattr(twice, name), getattr(session, name)[first[second]])
+
+
+# =============================================================================================
+# the models' layout
+# =============================================================================================
+def test_spikes_by_trial_is_trials_bins_neurons(session):
+    counts = session.spikes_by_trial()
+    assert counts.shape == (12, 60, 8) and counts.dtype == np.float32
+    assert counts.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(counts, session.spikes.transpose(1, 2, 0))
+
+
+def test_spikes_by_trial_rebins(session):
+    window = session.window(0.0, 0.2)  # 20 bins
+    counts = window.spikes_by_trial()
+    coarse = window.spikes_by_trial(0.05)
+    assert coarse.shape == (12, 4, 8)
+    np.testing.assert_array_equal(coarse.sum(axis=1), counts.sum(axis=1))
+    np.testing.assert_array_equal(coarse[:, 1], counts[:, 5:10].sum(axis=1))
+    np.testing.assert_array_equal(window.spikes_by_trial(0.01), counts)
+    assert session.window(0.05, 0.1).spikes_by_trial().shape == (12, 5, 8)
+
+
+@pytest.mark.parametrize("bin_width", [0.03, 0.015, 0.0, -0.01, np.nan, 0.4])
+def test_spikes_by_trial_rejects_bad_bin_widths(session, bin_width):
+    with pytest.raises(ValueError, match="must be a multiple of the session's 0.01 s bins"):
+        session.window(0.0, 0.2).spikes_by_trial(bin_width)
+
+
+def test_rates_by_trial(session):
+    rates = session.rates_by_trial()
+    assert rates.shape == (12, 60, 8) and rates.dtype == np.float32
+    np.testing.assert_allclose(rates, session.truth.rates.transpose(1, 2, 0), rtol=1e-6)
+    coarse = session.rates_by_trial(0.02)  # spikes per 20 ms bin: the sum of two 10 ms bins
+    np.testing.assert_allclose(coarse[:, 0], rates[:, 0] + rates[:, 1], rtol=1e-6)
+    with pytest.raises(ValueError, match="must be a multiple"):
+        session.rates_by_trial(0.07)
+
+
+def test_rates_by_trial_on_a_real_session_says_there_is_no_truth():
+    real = make_session(with_truth=False)
+    with pytest.raises(ValueError, match="Toy 2020-01-01 is real: it has no true rates"):
+        real.rates_by_trial()
+
+
+@settings(max_examples=40, deadline=None)
+@given(factor=st.integers(1, 6), n_out=st.integers(1, 8), seed=st.integers(0, 1000))
+def test_rebinning_property(factor, n_out, seed):
+    """Rebinning by any divisor keeps every neuron's total count per trial."""
+    session = make_session(3, 4, factor * n_out, seed=seed)
+    coarse = session.spikes_by_trial(factor * session.bin_size)
+    assert coarse.shape == (4, n_out, 3)
+    np.testing.assert_array_equal(coarse.sum(axis=1), session.spikes.sum(axis=2).T)
+
+
+# =============================================================================================
+# The catalogue
+# =============================================================================================
+def test_sessions_table():
+    assert len(SESSIONS) == 39
+    assert [s.index for s in SESSIONS] == list(range(39))
+    assert SESSIONS[11].name == "Lederberg 2017-12-05" and SESSIONS[11].n_trials == 340
+    assert SESSIONS[EXAMPLE_SESSION] is SESSIONS[11]
+    assert SESSIONS[0].n_neurons == 734 and SESSIONS[25].n_neurons == 1056
+    assert SESSIONS[38].mouse_name == "Theiler"
+    assert all(120 <= s.n_trials <= 450 and 400 <= s.n_neurons <= 1800 for s in SESSIONS)
+    assert SESSIONS[25].n_trials == 178 and SESSIONS[20].n_trials == 124  # short sessions exist
+
+
+def test_area_counts_sum_to_the_neurons_of_every_session():
+    for info in SESSIONS:
+        assert sum(info.area_counts.values()) == info.n_neurons, info.name
+        assert sum(info.region_counts().values()) == info.n_neurons, info.name
+        assert all(n > 0 for n in info.area_counts.values()), info.name
+        assert info.confidence in ("several sources", "one source")
+    assert {info.confidence for info in SESSIONS[:26]} == {"several sources"}
+
+
+def test_catalogue_facts_the_book_relies_on():
+    assert SESSIONS[0].mouse_name == "Cori" and SESSIONS[0].region_counts()["thal"] == 0
+    assert SESSIONS[11].area_counts["MD"] == 126
+    assert SESSIONS[11].region_counts()["thal"] == 155
+    assert SESSIONS[11].region_counts()["vis ctx"] == 145
+    assert SESSIONS[17].n_neurons == 1089
+    layout = SESSIONS[17].area_counts
+    assert {a: n for a, n in layout.items() if region_of([a])[0] == "thal"} == {
+        "LGd": 89, "TH": 175}
+
+
+def test_catalogue_rows_are_frozen():
+    with pytest.raises(AttributeError):
+        SESSIONS[0].n_neurons = 1
+
+
+def test_simulated_default_layout_is_the_example_session():
+    from helpers.surrogate import DEFAULT_AREA_COUNTS
+
+    assert DEFAULT_AREA_COUNTS == SESSIONS[EXAMPLE_SESSION].area_counts
+
+
+# =============================================================================================
+# Naming
+# =============================================================================================
+@pytest.mark.parametrize("name", ["Lederberg 2017-12-05", "lederberg  2017-12-05",
+                                  " LEDERBERG_2017-12-05 ", "11", 11, np.int64(11)])
+def test_resolve_session(name):
+    assert resolve_session(name) == 11
+
+
+@pytest.mark.parametrize("bad", [39, -1, 100])
+def test_resolve_session_out_of_range(bad):
+    with pytest.raises(ValueError, match="out of range.*0-38"):
+        resolve_session(bad)
+
+
+def test_resolve_unknown_name_suggests():
+    with pytest.raises(ValueError, match="Unknown session 'Nobody 2020-01-01'.*list_sessions"):
+        resolve_session("Nobody 2020-01-01")
+    with pytest.raises(ValueError, match="Did you mean.*Lederberg 2017-12-05"):
+        resolve_session("Lederberg 2017-12-5")
+
+
+@pytest.mark.parametrize("bad", [True, 3.0, None, [11]])
+def test_resolve_session_bad_type(bad):
+    with pytest.raises(TypeError, match="index 0-38 or a name"):
+        resolve_session(bad)
+
+
+def test_resolve_session_extra_names_take_precedence():
+    assert resolve_session("Cori 2016-12-15", extra_names={0: "Cori 2016-12-15"}) == 0
+    assert resolve_session("cori_2016-12-15", extra_names={0: "Cori 2016-12-15"}) == 0
+    assert resolve_session("Cori 2016-12-17", extra_names={0: "Cori 2016-12-15"}) == 1
