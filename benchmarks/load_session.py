@@ -49,7 +49,7 @@ def rss_mb():
 CHILD_CODE = {
     "load": """
 import statistics, time, tracemalloc
-from helpers.data import load_session
+from helpers.steinmetz import load_session
 base = rss_mb()
 reset_peak()
 times = []
@@ -69,7 +69,7 @@ print(json.dumps(dict(median_s=statistics.median(times), min_s=min(times),
 """,
     "split": """
 import time
-from helpers.data import split_course_file
+from helpers.steinmetz import split_course_file
 base = rss_mb()
 reset_peak()
 start = time.perf_counter()

@@ -32,64 +32,64 @@ import numpy as np
 import torch
 from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
-from helpers.data import Session, load_session
-from helpers.evaluation import CoSmoothingData, baseline_rates, co_smoothing_split, score_rates
-from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ, Seq2SeqRNN
+from helpers import Session, load_session
+from helpers.baselines import baseline_rates
+from helpers.evaluation import score_rates
+from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ, Seq2SeqRNN, Seq2SeqSettings
+from helpers.splits import CoSmoothingData, co_smoothing_split
 from helpers.surrogate import make_session
-from helpers.train import COURSE_RECIPE, History, fit
+from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT, FitSettings, History, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "book" / "02_seq2seq_poisson_rnn.ipynb"
-SMALL_WINDOW = slice(50, 90)  # 0-0.4 s after stimulus onset at 10 ms bins
+SMALL_WINDOW = (0.0, 0.4)  # seconds after stimulus onset
+MIN_RATE = 1.0  # spikes/s, as in chapter 2
 SMALL_AREAS = {"VISp": 130, "VISam": 130}
 
 
-def train(settings: dict, data: CoSmoothingData, **fit_kwargs) -> tuple[np.ndarray, History,
-                                                                          float, float]:
+def train(settings: Seq2SeqSettings, data: CoSmoothingData, recipe: FitSettings = RECOMMENDED_FIT,
+          **overrides) -> tuple[np.ndarray, History, float, float]:
     """Fit a model; return its test-trial rates, history, wall and CPU seconds."""
-    model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1], **settings)
+    model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1], settings)
     wall, cpu = time.perf_counter(), time.process_time()
-    history = fit(model, data.train_inputs, data.train_targets, progress=False, **fit_kwargs)
+    history = fit(model, data.train_inputs, data.train_targets, recipe, progress=False,
+                  **overrides)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return model.predict(data.test_inputs)[0], history, wall, cpu
 
 
-def table(rows: list[dict]) -> None:
-    """Print score rows as a markdown table."""
+def table(scores) -> None:
+    """Print a score table (helpers.evaluation.score_rates) as a markdown table."""
     print("| model | bits/spike [95 % CI] | fraction of oracle | ratio to smoothing "
           "| median pseudo-R² |\n|---|---|---|---|---|")
-    for row in rows:
-        fraction = (f"{row['fraction_of_oracle']:.2f} [{row['fraction_of_oracle_low']:.2f}, "
-                    f"{row['fraction_of_oracle_high']:.2f}]" if "fraction_of_oracle" in row
-                    else "-")
-        print(f"| {row['model']} | {row['bps']:.3f} [{row['bps_low']:.3f}, {row['bps_high']:.3f}]"
-              f" | {fraction} | {row['ratio']:.2f} [{row['ratio_low']:.2f}, "
-              f"{row['ratio_high']:.2f}] | {row['median_pseudo_r2']:.3f} |")
+    for _, row in scores.iterrows():
+        print(f"| {row['label']} | {_interval(row)} | {row['fraction_of_oracle']:.2f} | "
+              f"{row['ratio']:.2f} [{row['ratio_low']:.2f}, {row['ratio_high']:.2f}] | "
+              f"{row['median_pseudo_r2']:.3f} |")
 
 
 def full_session(name: str, session: Session, seed: int, course: bool) -> dict:
     """Section 1 (and the timings of section 3) on one 250-bin session."""
-    session = session.select("vis ctx")
+    session = session.select("vis ctx", min_rate=MIN_RATE)
     split = co_smoothing_split(session.n_trials, session.n_neurons, seed=seed)
-    data = split.apply(session.spikes)
+    data = split.apply(session.spikes_by_trial())
     conditions = np.c_[session.contrast_left, session.contrast_right]
     start = time.perf_counter()
-    predictions = baseline_rates(data, split, conditions, true_rates=session.truth.rates,
+    predictions = baseline_rates(data, split, conditions, true_rates=session.rates_by_trial(),
                                  seed=seed)
     baseline_seconds = time.perf_counter() - start
     rates, history, wall, cpu = train(RECOMMENDED_SEQ2SEQ, data, seed=seed)
-    predictions = {"recommended RNN": rates, **predictions}
+    predictions = {"rnn": rates, **predictions}
     timing = {"recommended": (wall, cpu, history.n_iterations)}
     if course:
-        rates, course_history, wall, cpu = train(COURSE_SEQ2SEQ, data, seed=seed,
-                                                 num_threads=None, **COURSE_RECIPE)
-        predictions["course recipe (1000 it)"] = rates
+        rates, course_history, wall, cpu = train(COURSE_SEQ2SEQ, data, COURSE_RECIPE, seed=seed)
+        predictions["course"] = rates
         timing["course"] = (wall, cpu, course_history.n_iterations)
     print(f"\n### {name}: {len(split.heldin_neurons)} held-in -> {len(split.heldout_neurons)} "
           f"held-out neurons, {len(split.train_trials)} train / {len(split.test_trials)} test "
           f"trials, {session.n_bins} bins (split seed {seed})\n")
-    table(score_rates(predictions, data.test_targets, reference="smoothing + GLM",
-                      oracle="true rates (oracle)", seed=seed))
+    table(score_rates(predictions, data.test_targets, reference="smoothing", oracle="oracle",
+                      seed=seed))
     print(f"\nRecommended: stopped at {history.n_iterations} iterations (best "
           f"{history.best_iteration}); baselines took {baseline_seconds:.0f} s.")
     return timing
@@ -97,34 +97,34 @@ def full_session(name: str, session: Session, seed: int, course: bool) -> dict:
 
 def small_sessions(seeds: list[int]) -> None:
     """Section 2: the small-session setting, where the course recipe overfits."""
-    print("\n## Small sessions: 100 trials x 40 bins (0-0.4 s), 130 -> 130 visual-cortex neurons"
+    print("\n## Small sessions: 100 trials x 40 bins (0-0.4 s), visual-cortex neurons >= 1 Hz"
           "\n\n| seed | recommended | course recipe | smoothing + GLM | null | oracle | "
           "recommended iterations |\n|---|---|---|---|---|---|---|")
     for seed in seeds:
         session = make_session(seed, n_trials=100, area_counts=SMALL_AREAS)
+        session = session.select(min_rate=MIN_RATE).window(*SMALL_WINDOW)
         split = co_smoothing_split(session.n_trials, session.n_neurons, seed=seed)
-        data = split.apply(session.spikes[..., SMALL_WINDOW])
+        data = split.apply(session.spikes_by_trial())
         predictions = baseline_rates(data, split, np.c_[session.contrast_left,
                                                         session.contrast_right],
-                                     true_rates=session.truth.rates[..., SMALL_WINDOW], seed=seed)
+                                     true_rates=session.rates_by_trial(), seed=seed)
         recommended, history, _, _ = train(RECOMMENDED_SEQ2SEQ, data, seed=seed)
-        course, *_ = train(COURSE_SEQ2SEQ, data, seed=seed, **COURSE_RECIPE)
-        predictions.update({"recommended": recommended, "course": course})
-        rows = {row["model"]: row for row in score_rates(predictions, data.test_targets,
-                                                         n_boot=200, seed=seed)}
-        cells = [_interval(rows[name]) for name in ("recommended", "course", "smoothing + GLM",
-                                                    "constant-rate null", "true rates (oracle)")]
+        course, *_ = train(COURSE_SEQ2SEQ, data, COURSE_RECIPE, seed=seed)
+        predictions.update({"rnn": recommended, "course": course})
+        rows = score_rates(predictions, data.test_targets, n_boot=200, seed=seed)
+        cells = [_interval(rows.loc[name]) for name in ("rnn", "course", "smoothing", "null",
+                                                         "oracle")]
         print(f"| {seed} | {' | '.join(cells)} | {history.n_iterations} |")
 
 
-def _interval(row: dict) -> str:
-    return f"{row['bps']:.3f} [{row['bps_low']:.3f}, {row['bps_high']:.3f}]"
+def _interval(row) -> str:
+    return f"{row['score']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
 
 
-def per_iteration_ms(settings: dict, inputs: np.ndarray, targets: np.ndarray,
+def per_iteration_ms(settings: Seq2SeqSettings, inputs: np.ndarray, targets: np.ndarray,
                      n_threads: int | None, n_iter: int = 10) -> float:
     """Wall-clock milliseconds per full-batch iteration (median of two runs, no validation)."""
-    model = Seq2SeqRNN(inputs.shape[-1], targets.shape[-1], **settings)
+    model = Seq2SeqRNN(inputs.shape[-1], targets.shape[-1], settings)
     times = [fit(model, inputs, targets, n_iter=n_iter, validation=None, num_threads=n_threads,
                  progress=False).seconds for _ in range(2)]
     return 1000 * min(times) / n_iter
@@ -143,7 +143,7 @@ def profile_course_model(data: CoSmoothingData) -> None:
           f"{recurrence / full:.0%} in the per-bin recurrence and {1 - recurrence / full:.0%} in "
           "whole-array work that grows with neurons (input projection, readout, softplus, "
           "loss, their gradients, memory). Top operations (torch.profiler, 3 iterations):")
-    model = Seq2SeqRNN(x.shape[-1], y.shape[-1], **COURSE_SEQ2SEQ)
+    model = Seq2SeqRNN(x.shape[-1], y.shape[-1], COURSE_SEQ2SEQ)
     x, y = torch.as_tensor(x), torch.as_tensor(y)
     torch.set_num_threads(1)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -155,9 +155,9 @@ def profile_course_model(data: CoSmoothingData) -> None:
 
 def speed(default_session: Session, timing: dict) -> None:
     """Section 3: the speed-up and where it comes from."""
-    session = default_session.select("vis ctx")
+    session = default_session.select("vis ctx", min_rate=MIN_RATE)
     split = co_smoothing_split(session.n_trials, session.n_neurons, seed=0)
-    data = split.apply(session.spikes)
+    data = split.apply(session.spikes_by_trial())
     print("\n## Speed (same data: default session, visual cortex)\n")
     if "course" in timing:
         (c_wall, c_cpu, c_it), (r_wall, r_cpu, r_it) = timing["course"], timing["recommended"]

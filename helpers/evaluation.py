@@ -17,7 +17,7 @@ import numpy as np
 
 from helpers.metrics import poisson_log_likelihood, pseudo_r2
 
-__all__ = ["LABELS", "score_table", "score_rates"]
+__all__ = ["LABELS", "score_table", "score_rates", "relation"]
 
 #: Display names of the models and baselines the book scores, by identifier.
 LABELS: dict[str, str] = {
@@ -118,3 +118,12 @@ def _summary(values: np.ndarray) -> tuple[float, float, float]:
     """Point estimate (first entry: all trials once) and 95 % bootstrap interval."""
     low, high = np.percentile(values[1:], [2.5, 97.5])
     return float(values[0]), float(low), float(high)
+
+
+def relation(low: float, high: float, reference: float) -> str:
+    """Where an interval ``[low, high]`` lies relative to ``reference``, in words, for printed
+    conclusions: ``"above 0"``, ``"below 1"`` or ``"overlaps 0.5"``."""
+    if not low <= high:
+        raise ValueError(f"need low <= high, got [{low}, {high}].")
+    where = "above" if low > reference else "below" if high < reference else "overlaps"
+    return f"{where} {reference:g}"

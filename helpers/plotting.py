@@ -1,4 +1,5 @@
-"""Figures shared by several chapters: rasters, PSTHs, the psychometric curve (chapter 1).
+"""Figures shared by several chapters: rasters, PSTHs, the psychometric curve (chapter 1), and
+scores with their intervals (chapters 2-6).
 
 Every function draws into ``ax`` (a new figure when ``None``) and returns the axes, so a chapter
 can combine panels and set its own titles. Times are in seconds from stimulus onset, rates in
@@ -13,6 +14,11 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 
 from helpers.session import OTHER_REGION, REGION_GROUPS, Session
+
+__all__ = [
+    "REGION_COLORS", "CHOICE_NAMES", "region_order", "plot_raster", "population_rate",
+    "plot_psth", "psychometric", "plot_psychometric", "plot_intervals",
+]
 
 #: One colour per region group, the same in every chapter.
 REGION_COLORS: dict[str, str] = {
@@ -174,4 +180,43 @@ def plot_psychometric(session: Session, *, ax: Axes | None = None) -> Axes:
                     marker="o", color=color, label=f"chose {name}", capsize=2)
     ax.set(xlabel="contrast left - contrast right", ylabel="fraction of trials", ylim=(-0.02, 1.02))
     ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_intervals(table, *, x: str, hue: str = "model", ax: Axes | None = None,
+                   chance: float | None = None, ylabel: str = "score (95% CI)") -> Axes:
+    """Scores with their intervals, one marker per row of a score table, grouped along x.
+
+    Args:
+        table: a ``pandas.DataFrame`` with the columns ``score``, ``low``, ``high`` (the book's
+            score table, :func:`helpers.evaluation.score_table`, with ``model`` as a column)
+            plus ``x`` and ``hue``.
+        x: column whose values go along the x axis (e.g. a region, a number of trials); numeric
+            values are placed at their value, others side by side in order of appearance.
+        hue: column that gets one colour and a small horizontal offset per value.
+        ax: where to draw.
+        chance: draw a dotted horizontal line there (e.g. 0.5 for balanced accuracy).
+        ylabel: the y axis label.
+    """
+    ax = _axes(ax, (5.5, 3.5))
+    places = list(dict.fromkeys(table[x]))
+    numeric = all(isinstance(p, (int, float, np.number)) for p in places)
+    position = {p: (p if numeric else i) for i, p in enumerate(places)}
+    groups = list(dict.fromkeys(table[hue]))
+    spread = (0.02 * (max(places) - min(places)) if numeric and len(places) > 1 else 0.12)
+    for i, group in enumerate(groups):
+        rows = table[table[hue] == group]
+        xs = np.array([position[p] for p in rows[x]], dtype=float)
+        xs += (i - (len(groups) - 1) / 2) * spread
+        score = rows["score"].to_numpy(dtype=float)
+        errors = [score - rows["low"].to_numpy(dtype=float),
+                  rows["high"].to_numpy(dtype=float) - score]
+        ax.errorbar(xs, score, yerr=errors, fmt="o-" if numeric else "o", capsize=3,
+                    label=str(group))
+    if chance is not None:
+        ax.axhline(chance, color="k", ls=":", lw=1)
+    if not numeric:
+        ax.set_xticks(range(len(places)), [str(p) for p in places], rotation=30, ha="right")
+    ax.set(ylabel=ylabel)
+    ax.legend(frameon=False)
     return ax

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "load_session", "list_sessions", "available_source", "data_dir", "read_steinmetz_npz",
+    "load_session", "list_sessions", "available_source", "data_dir", "describe_data_dir",
+    "read_steinmetz_npz",
     "split_course_file", "download_course_file", "DataFormatError", "DataUnavailableError",
     "COURSE_FILES", "SOURCES",
 ]
@@ -114,6 +115,12 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """The folder that holds the course files and the per-session cache: ``path`` if given,
     else ``$STEINMETZ_DATA_DIR``, else the checkout's ``data/``, else ``~/.cache/steinmetz``."""
     return _folder(path)
+
+
+def describe_data_dir(path: str | os.PathLike[str] | None = None) -> str:
+    """:func:`data_dir` as a reader should see it: relative to the working folder or to ``~``
+    when it lies inside one of them (an absolute path otherwise)."""
+    return _shown(_folder(path))
 
 
 def _resolve_source(source: str) -> str:

@@ -264,7 +264,7 @@ def fit(
     loop = _Loop(model, optimizer, loss_kwargs, s.grad_clip, s.lr, s.eval_every, monitor,
                  on_validation)
     start = time.perf_counter()
-    bar = ProgressBar(range(1, s.n_iter + 1), desc=desc, enabled=progress, mininterval=1.0)
+    bar = ProgressBar(total=s.n_iter, desc=desc, enabled=progress, mininterval=1.0)
     with cpu_threads(s.num_threads if device.type == "cpu" else None):
         try:
             loop.run(x, y, val, s.n_iter, _batches(len(x), s.batch_size, s.seed),
@@ -323,7 +323,8 @@ class _Loop:
         if watching:
             self.checkpoint(0, val, stopping, history)
         self.model.train()
-        for iteration in bar:
+        for iteration in range(1, n_iter + 1):  # the bar is advanced by hand: fit closes it
+            bar.update()
             idx = next(batches)
             batch_x, batch_y = (x, y) if idx is None else (x[idx], y[idx])
             history.train_loss.append(self.step(batch_x, batch_y, iteration))

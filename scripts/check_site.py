@@ -17,9 +17,9 @@ from toc_notebooks import ROOT, toc_files
 
 SITE = ROOT / "_build" / "html"
 OUTPUT = re.compile(r'<div class="cell_output docutils container">(.*?)</div>\s*</div>', re.S)
-API_NAMES = ("helpers.set_seed", "helpers.get_device", "helpers.data.Session",
-             "helpers.data.load_session", "helpers.train.fit", "helpers.metrics.bits_per_spike",
-             "helpers.models.Seq2SeqRNN")
+API_NAMES = ("helpers.runtime.set_seed", "helpers.runtime.get_device",
+             "helpers.session.Session", "helpers.steinmetz.load_session", "helpers.train.fit",
+             "helpers.metrics.bits_per_spike", "helpers.models.Seq2SeqRNN")
 
 
 def output_texts(page: str) -> list[str]:
