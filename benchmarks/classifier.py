@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
-from helpers.classify import DEFAULT_RNN, PLAIN_RNN, cross_validate, permutation_test
 from helpers import Session, load_session
+from helpers.classify import DEFAULT_RNN, PLAIN_RNN, cross_validate, permutation_test
 from helpers.metrics import cv_confidence_interval
 from helpers.surrogate import make_session
 
@@ -48,7 +48,8 @@ def fmt(interval: tuple[float, float, float]) -> str:
 
 def lederberg(n_permutations: int) -> None:
     """Section 1 of the report."""
-    thalamus = load_session("Lederberg 2017-12-05", source="simulated").select(regions="thal", min_rate=1.0)
+    session = load_session("Lederberg 2017-12-05", source="simulated")
+    thalamus = session.select(regions="thal", min_rate=1.0)
     start = time.perf_counter()
     result = cross_validate(thalamus, n_repeats=3, seed=2021)
     seconds = time.perf_counter() - start

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from toc_notebooks import ROOT, toc_notebooks
 
 SEED_OFFSET = 1000  # the files' sessions use seed index + 1000: not the chapters' stand-ins
