@@ -272,7 +272,7 @@ def baseline_rates(data: CoSmoothingData, split: CoSmoothingSplit, conditions: n
             ``(n_trials, n_features)``, e.g. ``np.c_[contrast_left, contrast_right]``.
         true_rates: simulated sessions only: the true rates in the models' layout
             ``(n_trials, n_bins, n_neurons)`` (``session.rates_by_trial()``); adds the oracle.
-        seed: seeds the validation splits that tune the
+        seed: seeds the validation splits that tune the smoothing and PSTH baselines.
         glm_sigmas, glm_alphas: the smoothing baseline's grid (kernel widths in bins, penalties).
 
     Returns:
@@ -282,9 +282,8 @@ def baseline_rates(data: CoSmoothingData, split: CoSmoothingSplit, conditions: n
     """
     conditions = np.asarray(conditions)
     glm = fit_smoothing_glm(data.train_inputs, data.train_targets, sigmas=glm_sigmas,
-                                      alphas=glm_alphas, seed=seed)
-    psth = fit_condition_psth(data.train_targets, conditions[split.train_trials],
-                                        seed=seed)
+                            alphas=glm_alphas, seed=seed)
+    psth = fit_condition_psth(data.train_targets, conditions[split.train_trials], seed=seed)
     rates = {
         "null": constant_rates(data.train_targets, len(data.test_targets)),
         "psth": psth.predict(conditions[split.test_trials]),

@@ -44,6 +44,8 @@ def score_table(intervals: dict[str, tuple[float, float, float]], *, metric: str
     """
     import pandas as pd
 
+    if not intervals:
+        raise ValueError("score_table needs at least one model: intervals is empty.")
     rows = [{"model": model, "label": LABELS.get(model, model), "metric": metric, "score": score,
              "low": low, "high": high, "interval": interval,
              **{column: values.get(model, np.nan) for column, values in (extra or {}).items()}}
@@ -86,6 +88,11 @@ def score_rates(predictions: dict[str, np.ndarray], spikes: np.ndarray, *,
         ``fraction_of_oracle``.
     """
     spikes = np.asarray(spikes, dtype=np.float64)
+    if spikes.ndim != 3:
+        raise ValueError(f"spikes must be the test counts in the models' layout (n_trials, "
+                         f"n_bins, n_neurons), got shape {spikes.shape}.")
+    if not predictions:
+        raise ValueError("score_rates needs at least one prediction: predictions is empty.")
     for name in (reference, oracle):
         if name is not None and name not in predictions:
             raise KeyError(f"{name!r} is not among the predictions {list(predictions)}.")

@@ -140,12 +140,27 @@ def balanced_subset(idx: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.nd
 
 def subsample_trials(train_idx: np.ndarray, labels: np.ndarray, n_trials: int | None,
                      seed: int = 0) -> np.ndarray:
-    """A stratified subset of ``n_trials`` of the training trials ``train_idx`` (all of them
-    when ``n_trials`` is ``None`` or not smaller); for learning curves (chapter 4)."""
+    """A stratified subset of exactly ``n_trials`` of the training trials ``train_idx`` (all of
+    them when ``n_trials`` is ``None`` or not smaller); for learning curves (chapter 4).
+
+    Raises:
+        ValueError: ``n_trials`` is not a positive integer, or too small or too close to
+            ``len(train_idx)`` for every class to be on both sides of the draw.
+    """
     if n_trials is None or n_trials >= len(train_idx):
         return train_idx
-    kept, _ = split_trials(labels[train_idx], 1 - n_trials / len(train_idx), seed=seed,
-                           stratify=labels[train_idx])
+    if isinstance(n_trials, (bool, np.bool_)) or not isinstance(n_trials, (int, np.integer)) \
+            or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive number of trials or None, got "
+                         f"{n_trials!r}.")
+    from sklearn.model_selection import train_test_split
+
+    try:  # an integer test size: a fraction could round to one trial too many or too few
+        kept, _ = train_test_split(np.arange(len(train_idx)), test_size=len(train_idx) - n_trials,
+                                   random_state=seed, shuffle=True, stratify=labels[train_idx])
+    except ValueError as err:
+        raise ValueError(f"Cannot draw a stratified {n_trials} of {len(train_idx)} training "
+                         f"trials: {err} Ask for more trials, or fewer.") from err
     return train_idx[np.sort(kept)]
 
 
@@ -206,7 +221,8 @@ def split_neurons(n_neurons: int, heldout_fraction: float = 0.5, *,
         ``(heldin, heldout)``: sorted, disjoint neuron indices covering ``range(n_neurons)``.
     """
     if not isinstance(n_neurons, (int, np.integer)) or n_neurons < 2:
-        raise ValueError(f"need at least 2 neurons to split, got {n_neurons!r}.")
+        raise ValueError(f"n_neurons must be an integer >= 2: need at least 2 neurons to "
+                         f"split, got {n_neurons!r}.")
     if not 0 < heldout_fraction < 1:
         raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}.")
     n_heldout = min(max(int(round(heldout_fraction * n_neurons)), 1), n_neurons - 1)
@@ -275,7 +291,20 @@ def make_folds(labels: np.ndarray, n_splits: int = 5, n_repeats: int = 2,
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
     """``n_trials / (n_classes * count_c)`` per class: each class then weighs the same in the
-    loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``."""
+    loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``.
+
+    Raises:
+        ValueError: labels that are not integers (or booleans) in ``0 .. n_classes - 1``, or a
+            class without trials.
+    """
+    labels = np.ravel(np.asarray(labels))
+    if labels.dtype == bool:
+        labels = labels.astype(np.int64)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.size == 0 \
+            or labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must be integer classes 0..{n_classes - 1} (e.g. from "
+                         f"check_labels), got {np.unique(labels)[:5].tolist()} of dtype "
+                         f"{labels.dtype}.")
     counts = np.bincount(labels, minlength=n_classes)
     if (counts == 0).any():
         raise ValueError(f"every class needs trials to be weighted; counts are {counts}.")

@@ -1,54 +1,22 @@
-"""Baselines and co-smoothing evaluation (helpers.baselines, helpers.evaluation, chapter 2)."""
+"""Baselines for rates (chapter 2) and for decoding labels (chapter 4): helpers.baselines."""
 
 import numpy as np
 import pytest
 
 from helpers import baselines
-from helpers.evaluation import co_smoothing_split, score_rates, split_neurons
-from helpers.metrics import bits_per_spike
+from helpers.evaluation import LABELS
+from helpers.metrics import RATE_FLOOR, bits_per_spike
+from helpers.splits import co_smoothing_split
 from helpers.surrogate import make_session
 
 
 @pytest.fixture(scope="module")
 def split_session():
-    """A small simulated session cut into a co-smoothing split."""
+    """A small simulated session cut into a co-smoothing split (the models' layout)."""
     session = make_session(1, n_trials=80, n_bins=60, area_counts={"VISp": 40, "VISam": 20})
     split = co_smoothing_split(session.n_trials, session.n_neurons, seed=0)
-    return session, split, split.apply(session.spikes), split.apply(session.truth.rates)
-
-
-# ----------------------------------------------------------------------------- splits
-def test_co_smoothing_split_never_leaks_trials_or_neurons(split_session):
-    session, split, data, _ = split_session
-    assert not set(split.train_trials) & set(split.test_trials)
-    assert not set(split.heldin_neurons) & set(split.heldout_neurons)
-    assert sorted([*split.train_trials, *split.test_trials]) == list(range(session.n_trials))
-    assert sorted([*split.heldin_neurons, *split.heldout_neurons]) == list(
-        range(session.n_neurons))
-    assert data.train_inputs.shape == (64, 60, 30) and data.test_targets.shape == (16, 60, 30)
-    expected = session.spikes[split.heldout_neurons][:, split.test_trials].transpose(1, 2, 0)
-    assert np.array_equal(data.test_targets, expected)
-
-
-@pytest.mark.parametrize("n_neurons", [2, 3, 145])
-def test_split_neurons_is_without_replacement(n_neurons):
-    heldin, heldout = split_neurons(n_neurons, 0.5, seed=4)
-    assert len(np.unique(heldin)) == len(heldin) and len(np.unique(heldout)) == len(heldout)
-    assert len(heldin) >= 1 and len(heldout) >= 1
-    assert np.array_equal(np.sort(np.r_[heldin, heldout]), np.arange(n_neurons))
-
-
-def test_split_neurons_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="at least 2 neurons"):
-        split_neurons(1)
-    with pytest.raises(ValueError, match="heldout_fraction"):
-        split_neurons(10, 1.0)
-
-
-def test_apply_checks_the_layout(split_session):
-    _, split, _, _ = split_session
-    with pytest.raises(ValueError, match="this split is for"):
-        split.apply(np.zeros((3, 80, 60)))
+    return (session, split, split.apply(session.spikes_by_trial()),
+            split.apply(session.rates_by_trial()))
 
 
 # -------------------------------------------------------------------------- baselines
@@ -80,7 +48,7 @@ def test_condition_psth_averages_within_a_condition_and_falls_back_to_all_trials
     train[:2] = 1.0  # condition "a" fires, condition "b" does not
     psth = baselines.ConditionPSTH(sigma_bins=0, shrinkage=0).fit(train, ["a", "a", "b", "b"])
     rates = psth.predict(np.array(["b", "a", "new"]))
-    assert np.allclose(rates[1], 1.0) and np.allclose(rates[0], 1e-6)
+    assert np.allclose(rates[1], 1.0) and np.allclose(rates[0], RATE_FLOOR)
     assert np.allclose(rates[2], 0.5)
     shrunk = baselines.ConditionPSTH(sigma_bins=0, shrinkage=2).fit(train, [[0, 1], [0, 1],
                                                                             [1, 0], [1, 0]])
@@ -121,26 +89,83 @@ def test_tuned_baselines_pick_settings_from_the_grid(split_session):
     assert psth.sigma_bins in (2.0, 4.0) and psth.shrinkage in (1.0, 5.0, 20.0)
 
 
-# ----------------------------------------------------------------------------- scoring
-def test_score_rates_reports_intervals_ratios_and_fraction_of_oracle(split_session):
-    _, _, data, truth = split_session
-    null = baselines.constant_rates(data.train_targets, len(data.test_targets))
-    half = 0.5 * truth.test_targets + 0.5 * null
-    rows = score_rates({"truth": truth.test_targets, "half": half, "null": null},
-                       data.test_targets, reference="half", oracle="truth", n_boot=200)
-    by_name = {row["model"]: row for row in rows}
-    for row in rows:
-        assert row["bps_low"] <= row["bps"] <= row["bps_high"]
-    assert by_name["truth"]["fraction_of_oracle"] == pytest.approx(1.0)
-    assert by_name["half"]["ratio"] == pytest.approx(1.0)
-    assert by_name["truth"]["bps"] == pytest.approx(
-        bits_per_spike(truth.test_targets, data.test_targets))
-    assert by_name["truth"]["median_pseudo_r2"] > by_name["null"]["median_pseudo_r2"]
+def test_constant_rates_never_fall_below_the_rate_floor():
+    rates = baselines.constant_rates(np.zeros((3, 4, 2)), 5)
+    assert rates.shape == (5, 4, 2) and np.all(rates == RATE_FLOOR)
 
 
-def test_score_rates_rejects_unknown_names_and_shapes(split_session):
-    _, _, data, truth = split_session
-    with pytest.raises(KeyError, match="oracle"):
-        score_rates({"truth": truth.test_targets}, data.test_targets, oracle="oracle")
-    with pytest.raises(ValueError, match="rates"):
-        score_rates({"bad": truth.test_targets[:, :5]}, data.test_targets)
+def test_baseline_rates_on_a_co_smoothing_split(split_session):
+    session, split, data, truth = split_session
+    conditions = np.c_[session.contrast_left, session.contrast_right]
+    rates = baselines.baseline_rates(data, split, conditions, glm_sigmas=(4.0,),
+                                     glm_alphas=(1.0,))
+    assert list(rates) == ["null", "psth", "smoothing"]
+    expected_shape = (len(split.test_trials), session.n_bins, len(split.heldout_neurons))
+    for name, value in rates.items():
+        assert value.shape == expected_shape, name
+        assert np.all(value >= RATE_FLOOR) and np.all(np.isfinite(value)), name
+        assert name in LABELS
+    np.testing.assert_allclose(
+        rates["null"], baselines.constant_rates(data.train_targets, len(split.test_trials)))
+    with_oracle = baselines.baseline_rates(data, split, conditions, glm_sigmas=(4.0,),
+                                           glm_alphas=(1.0,), true_rates=session.rates_by_trial())
+    assert list(with_oracle) == ["null", "psth", "smoothing", "oracle"] and "oracle" in LABELS
+    np.testing.assert_array_equal(with_oracle["oracle"], truth.test_targets)
+    for name in rates:
+        np.testing.assert_allclose(with_oracle[name], rates[name])
+    scores = {name: bits_per_spike(value, data.test_targets) for name, value in with_oracle.items()}
+    assert scores["oracle"] > max(scores["smoothing"], scores["psth"]) > scores["null"]
+
+
+def test_baseline_rates_rejects_true_rates_in_the_session_layout(split_session):
+    session, split, data, _ = split_session
+    conditions = np.c_[session.contrast_left, session.contrast_right]
+    with pytest.raises(ValueError, match="spikes_by_trial"):
+        baselines.baseline_rates(data, split, conditions, glm_sigmas=(4.0,), glm_alphas=(1.0,),
+                                 true_rates=session.truth.rates)
+
+
+# ------------------------------------------------------------------------------- labels
+def _decoding_problem(n_trials=80, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n_trials) < 2 * n_trials // 3).astype(int)
+    counts = rng.poisson(0.2 * np.exp(labels)[:, None, None] * np.ones((1, 20, 6)))
+    return counts.astype(np.float32), labels
+
+
+def test_logistic_features_are_log1p_window_counts():
+    counts = np.arange(24, dtype=float).reshape(2, 3, 4)
+    np.testing.assert_allclose(baselines.logistic_features(counts),
+                               np.log1p(counts.sum(axis=1)))
+    assert baselines.logistic_features(counts).shape == (2, 4)
+
+
+@pytest.mark.parametrize("balance", ["weights", "undersample"])
+def test_fit_logistic_decodes_an_easy_problem_from_training_trials_only(balance):
+    counts, labels = _decoding_problem()
+    train, test = np.arange(0, 80, 2), np.arange(1, 80, 2)
+    model = baselines.fit_logistic(counts, labels, train, balance=balance, seed=0)
+    predictions = model.predict(baselines.logistic_features(counts[test]))
+    assert np.mean(predictions == labels[test]) > 0.8
+    poisoned = counts.copy()
+    poisoned[test] = 1e3  # test trials must not influence the fit
+    again = baselines.fit_logistic(poisoned, labels, train, balance=balance, seed=0)
+    np.testing.assert_allclose(again[-1].coef_, model[-1].coef_)
+
+
+def test_fit_logistic_rejects_unknown_balancing():
+    counts, labels = _decoding_problem()
+    with pytest.raises(ValueError, match="balance must be one of"):
+        baselines.fit_logistic(counts, labels, np.arange(40), balance="oversample")
+
+
+def test_majority_predictions():
+    assert baselines.majority_predictions(np.array([1, 1, 0]), 4).tolist() == [1, 1, 1, 1]
+    assert baselines.majority_predictions(np.array([0, 0, 1]), 2).tolist() == [0, 0]
+
+
+def test_best_achievable_uses_the_training_share():
+    np.testing.assert_array_equal(
+        baselines.best_achievable_predictions([0.5, 0.7, 0.9], [1, 1, 0]), [0, 1, 1])
+    predictions = baselines.best_achievable_predictions(np.array([0.2, 0.6]), [0, 1, 0, 0])
+    assert predictions.tolist() == [0, 1] and predictions.dtype == np.int64

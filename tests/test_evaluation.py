@@ -1,0 +1,101 @@
+"""Scoring predictions (helpers.evaluation): the book's one score table and co-smoothing scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import baselines
+from helpers.evaluation import LABELS, score_rates, score_table
+from helpers.metrics import bits_per_spike
+from helpers.splits import co_smoothing_split
+from helpers.surrogate import make_session
+
+COLUMNS = ["label", "metric", "score", "low", "high", "interval"]
+
+
+@pytest.fixture(scope="module")
+def split_session():
+    """A small simulated session cut into a co-smoothing split (the models' layout)."""
+    session = make_session(1, n_trials=80, n_bins=60, area_counts={"VISp": 40, "VISam": 20})
+    split = co_smoothing_split(session.n_trials, session.n_neurons, seed=0)
+    return (session, split, split.apply(session.spikes_by_trial()),
+            split.apply(session.rates_by_trial()))
+
+
+# ----------------------------------------------------------------------------- the table
+def test_score_table_schema():
+    table = score_table({"rnn": (0.6, 0.5, 0.7), "my model": (0.4, 0.3, 0.5)},
+                        metric="balanced accuracy", interval="95% t over folds",
+                        extra={"n_folds": {"rnn": 10}})
+    assert isinstance(table, pd.DataFrame) and table.index.name == "model"
+    assert list(table.index) == ["rnn", "my model"]
+    assert list(table.columns) == [*COLUMNS, "n_folds"]
+    assert table.loc["rnn", "label"] == "RNN"
+    assert table.loc["my model", "label"] == "my model"  # unknown identifiers label themselves
+    assert (table["metric"] == "balanced accuracy").all()
+    assert (table["interval"] == "95% t over folds").all()
+    assert table.loc["rnn", ["score", "low", "high"]].tolist() == [0.6, 0.5, 0.7]
+    assert table.loc["rnn", "n_folds"] == 10 and np.isnan(table.loc["my model", "n_folds"])
+
+
+def test_labels_cover_every_model_and_baseline_the_book_scores():
+    for identifier in ("rnn", "course", "null", "psth", "smoothing", "oracle", "logistic",
+                       "majority", "best achievable"):
+        assert identifier in LABELS
+    assert len(set(LABELS.values())) == len(LABELS)
+
+
+def test_score_table_needs_a_model():
+    with pytest.raises(ValueError, match="at least one model"):
+        score_table({}, metric="bits/spike", interval="none")
+
+
+# ----------------------------------------------------------------------------- scoring
+def test_score_rates_reports_intervals_ratios_and_fraction_of_oracle(split_session):
+    _, _, data, truth = split_session
+    null = baselines.constant_rates(data.train_targets, len(data.test_targets))
+    half = 0.5 * truth.test_targets + 0.5 * null
+    table = score_rates({"oracle": truth.test_targets, "half": half, "null": null},
+                        data.test_targets, reference="half", oracle="oracle", n_boot=200)
+    assert list(table.index) == ["oracle", "half", "null"]
+    assert list(table.columns) == [*COLUMNS, "median_pseudo_r2", "ratio", "ratio_low",
+                                   "ratio_high", "fraction_of_oracle"]
+    assert (table["metric"] == "bits/spike").all()
+    assert (table["interval"] == "95% bootstrap over test trials").all()
+    assert table.loc["oracle", "label"] == LABELS["oracle"]
+    assert (table["low"] <= table["score"]).all() and (table["score"] <= table["high"]).all()
+    assert (table["ratio_low"] <= table["ratio"]).all()
+    assert (table["ratio"] <= table["ratio_high"]).all()
+    assert table.loc["oracle", "fraction_of_oracle"] == pytest.approx(1.0)
+    assert table.loc["half", "ratio"] == pytest.approx(1.0)
+    assert table.loc["oracle", "score"] == pytest.approx(
+        bits_per_spike(truth.test_targets, data.test_targets))
+    assert table.loc["oracle", "median_pseudo_r2"] > table.loc["null", "median_pseudo_r2"]
+    assert table.loc["oracle", "score"] > table.loc["half", "score"] > table.loc["null", "score"]
+
+
+def test_score_rates_without_reference_or_oracle_has_only_the_pseudo_r2_extra(split_session):
+    _, _, data, truth = split_session
+    table = score_rates({"rnn": truth.test_targets}, data.test_targets, n_boot=50)
+    assert list(table.columns) == [*COLUMNS, "median_pseudo_r2"]
+
+
+def test_score_rates_is_reproducible(split_session):
+    _, _, data, truth = split_session
+    a = score_rates({"rnn": truth.test_targets}, data.test_targets, n_boot=100, seed=3)
+    b = score_rates({"rnn": truth.test_targets}, data.test_targets, n_boot=100, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_score_rates_rejects_unknown_names_and_shapes(split_session):
+    _, _, data, truth = split_session
+    with pytest.raises(KeyError, match="oracle"):
+        score_rates({"truth": truth.test_targets}, data.test_targets, oracle="oracle")
+    with pytest.raises(KeyError, match="'smoothing' is not among"):
+        score_rates({"truth": truth.test_targets}, data.test_targets, reference="smoothing")
+    with pytest.raises(ValueError, match="rates"):
+        score_rates({"bad": truth.test_targets[:, :5]}, data.test_targets)
+    with pytest.raises(ValueError, match="models' layout"):
+        score_rates({"flat": truth.test_targets[0]}, data.test_targets[0])
+    with pytest.raises(ValueError, match="at least one prediction"):
+        score_rates({}, data.test_targets)
