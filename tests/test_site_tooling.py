@@ -1,0 +1,132 @@
+"""The pure parts of the browser check (scripts/check_browser.py) and the site's Sphinx extension
+(scripts/sphinx_course.py); the browser check itself runs in `make browser`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from check_browser import (  # noqa: E402
+    MATHJAX_LOCAL,
+    Measures,
+    console_problems,
+    find_browser,
+    measure_problems,
+    rewrite_html,
+    site_pages,
+)
+from sphinx_course import (  # noqa: E402
+    author_year_label,
+    clean_signature,
+    is_solution_source,
+    unique_scripts,
+    value_is_short,
+)
+
+
+def test_site_pages_skips_assets_and_reports(tmp_path: Path) -> None:
+    for name in ("index.html", "search.html", "book/intro.html", "_static/x.html",
+                 "_sources/a.html", "reports/book/err.html", "_images/i.html"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("<html></html>")
+    assert site_pages(tmp_path) == ["book/intro.html", "index.html", "search.html"]
+
+
+def test_find_browser_needs_both_binaries() -> None:
+    both = {"chromium": "/usr/bin/chromium", "chromedriver": "/usr/bin/chromedriver"}
+    assert find_browser(both.get, {}) == ("/usr/bin/chromium", "/usr/bin/chromedriver")
+    assert find_browser({"chromium": "/usr/bin/chromium"}.get, {}) in (
+        None, ("/usr/bin/chromium", "/usr/lib/chromium/chromedriver"))
+    assert find_browser({"chromedriver": "/usr/bin/chromedriver"}.get, {}) is None
+
+
+def test_find_browser_prefers_the_environment_and_githubs_matched_pair() -> None:
+    path = {"chromium": "/usr/bin/chromium", "google-chrome": "/usr/bin/google-chrome",
+            "chromedriver": "/usr/bin/chromedriver"}
+    github = {"CHROMEWEBDRIVER": "/usr/local/share/chromedriver-linux64"}
+    assert find_browser(path.get, github) == (
+        "/usr/bin/google-chrome", "/usr/local/share/chromedriver-linux64/chromedriver")
+    chosen = {"CHROME_BINARY": "/opt/c/chrome", "CHROMEDRIVER": "/opt/c/driver"}
+    assert find_browser(path.get, chosen) == ("/opt/c/chrome", "/opt/c/driver")
+
+
+def test_mathjax_is_served_locally_only_when_present() -> None:
+    page = '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    assert f'src="{MATHJAX_LOCAL}tex-mml-chtml.js"' in rewrite_html(page, local_mathjax=True)
+    assert rewrite_html(page, local_mathjax=False) == page
+
+
+def test_console_errors_count_but_offline_loads_of_other_hosts_do_not() -> None:
+    entries = [
+        {"level": "SEVERE", "message": "http://127.0.0.1:8000/book/a.html 61:12 Uncaught "
+                                       "SyntaxError: Identifier 'THEBE_JS_URL' has already "
+                                       "been declared"},
+        {"level": "SEVERE", "message": "https://colab.research.google.com/assets/badge.svg - "
+                                       "Failed to load resource: net::ERR_NAME_NOT_RESOLVED"},
+        {"level": "SEVERE", "message": "http://127.0.0.1:8000/_static/x.js - Failed to load "
+                                       "resource: the server responded with a status of 404"},
+        {"level": "WARNING", "message": "something mild"},
+    ]
+    problems, external = console_problems(entries)
+    assert external == 1
+    assert len(problems) == 2
+    assert "THEBE_JS_URL" in problems[0] and "404" in problems[1]
+
+
+def test_measure_problems_name_each_failure() -> None:
+    clean = Measures(doc_width=390, view_width=390)
+    assert measure_problems("a.html", "phone", clean) == []
+    bad = Measures(doc_width=447, view_width=390, overflowing=["code (447 px)"],
+                   broken_images=["http://127.0.0.1/x.png"], wide_outputs=["a" * 150],
+                   open_solutions=["# Solution"], unlabelled_solutions=["Show code cell"],
+                   stubs_with_traceback=["def f():"], stray_errors=["ValueError: x"])
+    problems = measure_problems("a.html", "desktop", bad)
+    assert len(problems) == 7
+    assert "447 px wide in a 390 px window" in problems[0]
+    # output width is judged at desktop width only: a phone scrolls wide outputs in their box
+    assert len(measure_problems("a.html", "phone", bad)) == 6
+
+
+def test_solutions_are_recognised_by_their_first_line() -> None:
+    assert is_solution_source("# Solution\nx = 1")
+    assert is_solution_source("\n# Solution: the loss\n")
+    assert not is_solution_source("x = 1  # Solution")
+
+
+def test_each_script_once_even_when_filename_is_none_or_empty() -> None:
+    class Script:
+        def __init__(self, filename, body):
+            self.filename, self.priority, self.attributes = filename, 500, {"body": body}
+
+    scripts = [Script("_static/a.js", ""), Script(None, "const X = 1"),
+               Script("", "const X = 1"), Script("_static/a.js", "")]
+    kept = unique_scripts(scripts)
+    assert [s.filename for s in kept] == ["_static/a.js", None]
+
+
+@pytest.mark.parametrize("signature, expected", [
+    ("(n_inputs: int, hidden: int = 64, _cache: dict = <factory>)",
+     "(n_inputs: int, hidden: int = 64)"),
+    ("(regions: tuple[str, ...] = <factory>, seed: int = 0) -> None",
+     "(regions: tuple[str, ...] = ..., seed: int = 0) -> None"),
+    ("(*args, **kwargs)", "(*args, **kwargs)"),
+    (None, None),
+])
+def test_dataclass_signatures_hide_private_fields_and_factories(signature, expected) -> None:
+    assert clean_signature(signature) == expected
+
+
+def test_long_constants_are_not_printed() -> None:
+    assert value_is_short(0.01)
+    assert not value_is_short({f"session_{i}": list(range(10)) for i in range(50)})
+
+
+def test_bibliography_labels_match_author_year_citations() -> None:
+    assert author_year_label(["Steinmetz", "Zatka-Haas", "Carandini"], "2019") == (
+        "Steinmetz et al., 2019")
+    assert author_year_label(["Ojala", "Garriga"], "2010") == "Ojala and Garriga, 2010"
+    assert author_year_label(["Cho"], "2014") == "Cho, 2014"
