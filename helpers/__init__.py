@@ -21,9 +21,30 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 
 from __future__ import annotations
 
-from helpers.runtime import get_device, set_seed
-from helpers.session import Session
-from helpers.steinmetz import list_sessions, load_session
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpers.runtime import get_device, set_seed
+    from helpers.session import Session
+    from helpers.steinmetz import list_sessions, load_session
 
 __version__ = "0.1.0"
 __all__ = ["set_seed", "get_device", "load_session", "list_sessions", "Session", "__version__"]
+
+# The top-level names are imported on first use, so that ``import helpers.session`` (or
+# ``helpers.surrogate``) loads neither PyTorch nor the real-data loader.
+_LAZY = {"set_seed": "runtime", "get_device": "runtime", "Session": "session",
+         "load_session": "steinmetz", "list_sessions": "steinmetz"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"helpers.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
