@@ -1,0 +1,597 @@
+"""An honest hyperparameter search for chapter 2's rate model, with Optuna (chapter 6).
+
+A search is a named Optuna *study* in a *storage*; *workers* are independent processes that
+pull trials from it, so the same code runs as one process on a laptop or as a hundred on a
+cluster -- only the storage changes:
+
+- a file path (``sweeps/ch6.journal``): Optuna's journal file, for workers on one machine (or
+  on a shared file system), no server needed;
+- a database URL (``postgresql://user:password@host/db``): for workers on many machines.
+  SQLite (``sqlite:///file.db``) works for a single worker but locks the whole file on every
+  write, so parallel workers stall and fail with "database is locked": don't share it.
+
+Start a worker (any number of times, anywhere the storage is reachable)::
+
+    python -m helpers.sweep --study NAME --storage URL --n-trials K [--small] [--max-trials N]
+
+Each trial trains a :class:`~helpers.models.Seq2SeqRNN` with :func:`helpers.train.fit` on the
+*training* trials of a co-smoothing split and is scored in validation co-smoothing bits per
+spike on trials carved from them; the test trials are never seen by the search
+(:mod:`helpers.sweep_analysis` scores the chosen settings on them, and analyses the study).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import torch
+from optuna.trial import TrialState
+from scipy.special import gammaln
+
+from helpers.metrics import bits_per_spike, poisson_log_likelihood
+from helpers.models import Seq2SeqRNN, Seq2SeqSettings
+from helpers.runtime import get_device
+from helpers.splits import co_smoothing_split, split_trials
+from helpers.train import RECOMMENDED_FIT, FitSettings, fit
+
+__all__ = [
+    "SearchSpace", "SPACE", "SweepData", "SMALL", "FULL", "make_sweep_data", "StorageError",
+    "open_storage", "Objective", "make_sampler", "make_pruner", "fail_stale_trials",
+    "run_worker", "candidate_from_params", "worker_id", "SEARCH_RECIPE", "main",
+]
+
+#: The small setting where chapter 2's course recipe failed: the first 100 trials, 0-0.4 s
+#: after stimulus onset (40 bins of 10 ms), visual cortex and thalamus.
+SMALL: dict = {"regions": ("vis ctx", "thal"), "n_trials": 100, "window": (0.0, 0.4)}
+#: A full session as in chapter 2: every trial, the whole 2.5 s, visual cortex.
+FULL: dict = {"regions": ("vis ctx",), "n_trials": None, "window": None}
+#: How every trial trains: the recommended recipe (early stopping on validation trials),
+#: capped at 500 iterations; the search samples ``lr`` and ``weight_decay``.
+SEARCH_RECIPE = replace(RECOMMENDED_FIT, n_iter=500)
+_STATES_COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
+
+
+# ============================================================================ search space
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges searched (chapter 6 justifies them); ``(low, high)`` pairs are inclusive, and
+    ``hidden_size``, ``lr`` and ``weight_decay`` are sampled on a log scale."""
+
+    cells: tuple[str, ...] = ("rnn", "gru", "lstm")  # recurrent cell types
+    hidden_size: tuple[int, int] = (4, 64)  # latent units (the course used 6)
+    bidirectional: tuple[bool, ...] = (False, True)  # also run backwards in time
+    num_layers: tuple[int, int] = (1, 2)  # stacked recurrent layers
+    log_inputs: tuple[bool, ...] = (False, True)  # feed log(1 + counts)
+    input_dropout: tuple[float, float] = (0.0, 0.6)  # chance of silencing an input count
+    lr: tuple[float, float] = (1e-4, 3e-2)  # Adam's learning rate (course: 0.005 and 0.001)
+    weight_decay: tuple[float, float] = (1e-6, 1e-2)  # Adam's L2 penalty (1e-6: as good as none)
+
+    def suggest(self, trial: optuna.Trial) -> dict:
+        """Sample one configuration: a dict of :class:`Seq2SeqSettings` and ``lr``,
+        ``weight_decay`` fields (what :func:`candidate_from_params` takes back)."""
+        return {
+            "cell": trial.suggest_categorical("cell", list(self.cells)),
+            "hidden_size": trial.suggest_int("hidden_size", *self.hidden_size, log=True),
+            "bidirectional": trial.suggest_categorical("bidirectional", list(self.bidirectional)),
+            "num_layers": trial.suggest_int("num_layers", *self.num_layers),
+            "log_inputs": trial.suggest_categorical("log_inputs", list(self.log_inputs)),
+            "input_dropout": trial.suggest_float("input_dropout", *self.input_dropout),
+            "lr": trial.suggest_float("lr", *self.lr, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", *self.weight_decay, log=True),
+        }
+
+
+#: The space chapter 6 searches.
+SPACE = SearchSpace()
+_ARCHITECTURE = {f.name for f in fields(Seq2SeqSettings)}
+
+
+def candidate_from_params(params: dict, recipe: FitSettings = RECOMMENDED_FIT
+                          ) -> tuple[Seq2SeqSettings, FitSettings]:
+    """A trial's parameters -> ``(architecture, training recipe)`` for :func:`fit`."""
+    unknown = set(params) - _ARCHITECTURE - {"lr", "weight_decay"}
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)}; a trial's parameters are "
+                         f"fields of Seq2SeqSettings plus lr and weight_decay.")
+    arch = Seq2SeqSettings(**{k: v for k, v in params.items() if k in _ARCHITECTURE})
+    return arch, replace(recipe, **{k: params[k] for k in ("lr", "weight_decay") if k in params})
+
+
+# ==================================================================================== data
+@dataclass(frozen=True)
+class SweepData:
+    """A co-smoothing split for a search: training trials (inputs: held-in neurons, targets:
+    held-out neurons), each ``(n_trials, n_bins, n_neurons)`` float32, and the test trials,
+    which only :func:`evaluate_on_test` reads.
+
+    Attributes:
+        val_fraction: share of the training trials carved out for validation.
+        description: what the data are (a study records it; workers must agree on it).
+    """
+
+    train_inputs: np.ndarray
+    train_targets: np.ndarray
+    test_inputs: np.ndarray
+    test_targets: np.ndarray
+    val_fraction: float = 0.2
+    description: str = ""
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the split to an ``.npz`` file that workers read with ``--data``."""
+        path = Path(path)
+        np.savez(path, train_inputs=self.train_inputs, train_targets=self.train_targets,
+                 test_inputs=self.test_inputs, test_targets=self.test_targets,
+                 val_fraction=self.val_fraction, description=self.description)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SweepData:
+        """Read a split written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as arrays:
+            return cls(*(arrays[k] for k in ("train_inputs", "train_targets", "test_inputs",
+                                              "test_targets")),
+                       float(arrays["val_fraction"]), str(arrays["description"]))
+
+    def carve(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(fit_inputs, fit_targets, val_inputs, val_targets)``: validation trials drawn from
+        the training trials without replacement, as :func:`fit` would with this seed."""
+        fit_idx, val_idx = split_trials(len(self.train_inputs), self.val_fraction, seed=seed)
+        return (self.train_inputs[fit_idx], self.train_targets[fit_idx],
+                self.train_inputs[val_idx], self.train_targets[val_idx])
+
+
+def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["regions"],
+                    n_trials: int | None = None, window: tuple[float, float] | None = None,
+                    seed: int = 0, test_fraction: float = 0.2,
+                    val_fraction: float = 0.2) -> SweepData:
+    """Cut a :class:`~helpers.session.Session` into a :class:`SweepData`.
+
+    Args:
+        session: the recording.
+        regions: region groups whose neurons are used (half held in, half held out).
+        n_trials: keep the first ``n_trials`` trials (``None``: all).
+        window: ``(start, end)`` in seconds from stimulus onset (``None``: the whole trial).
+        seed: seeds the trial and neuron split.
+        test_fraction: share of trials kept for the final test.
+        val_fraction: share of the training trials used for validation.
+    """
+    if n_trials is not None and not 2 <= n_trials <= session.n_trials:
+        raise ValueError(f"n_trials must lie in 2..{session.n_trials}, got {n_trials}.")
+    trials = None if n_trials is None else np.arange(n_trials)
+    chosen = session.select(regions=list(regions), trials=trials)
+    if window is not None:
+        chosen = chosen.window(*window)
+    split = co_smoothing_split(chosen.n_trials, chosen.n_neurons, test_fraction=test_fraction,
+                               seed=seed)
+    data = split.apply(chosen.spikes_by_trial())
+    start, end = chosen.time[0] - chosen.bin_size / 2, chosen.time[-1] + chosen.bin_size / 2
+    description = (f"{chosen.name} ({chosen.source}), {'+'.join(regions)}: {chosen.n_trials} "
+                   f"trials x {chosen.n_bins} bins ({start:.2f} to {end:.2f} s), "
+                   f"{len(split.heldin_neurons)} held-in -> {len(split.heldout_neurons)} "
+                   f"held-out neurons, split seed {seed}")
+    return SweepData(data.train_inputs, data.train_targets, data.test_inputs, data.test_targets,
+                     val_fraction, description)
+
+
+# ================================================================================= storage
+class StorageError(RuntimeError):
+    """A study storage that cannot be opened; the message names the URL and the fix."""
+
+
+_DRIVER_FIX = {"postgresql": "pip install psycopg2-binary (or psycopg[binary])",
+               "mysql": "pip install pymysql and use a mysql+pymysql:// URL"}
+
+
+def _importable(module: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # e.g. blocked with sys.modules[module] = None
+        return False
+
+
+def _hide_password(url: str) -> str:
+    """The URL as shown in messages: any password replaced by ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: show it as given
+        return url
+
+
+def _is_database_url(url: str) -> bool:
+    return "://" in url
+
+
+def _journal(url: str) -> optuna.storages.BaseStorage:
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    path = Path(url.removeprefix("journal:")).expanduser()
+    folder = path.parent
+    problem = None
+    if not folder.is_dir():
+        problem = (f"the folder {folder} does not exist. Fix: create it (mkdir -p {folder}) or "
+                   "choose a path in an existing folder")
+    elif path.is_dir():
+        problem = f"{path} is a folder. Fix: give a file name, e.g. {path / 'study.journal'}"
+    elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = f"{path} is not writable. Fix: choose a path you can write to"
+    if problem:
+        raise StorageError(f"Cannot open the study storage {url!r}: {problem}.")
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _database(url: str) -> optuna.storages.BaseStorage:
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    shown = _hide_password(url)
+    if url.startswith("postgres://"):
+        raise StorageError(f"Cannot open the study storage {shown!r}: SQLAlchemy needs the "
+                           "scheme postgresql://. Fix: write postgresql:// instead of postgres://.")
+    try:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql" and not _importable("psycopg") \
+                and _importable("psycopg2"):  # SQLAlchemy >= 2.1 defaults to psycopg 3
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+            url = parsed.render_as_string(hide_password=False)
+        parsed.get_dialect().import_dbapi()
+    except sqlalchemy.exc.NoSuchModuleError as err:
+        raise StorageError(f"Cannot open the study storage {shown!r}: unknown database type. Fix: "
+                           "use a file path (journal file) or postgresql://user:password@host/db."
+                           ) from err
+    except ImportError as err:
+        fix = _DRIVER_FIX.get(parsed.get_backend_name(), f"pip install {err.name}")
+        raise StorageError(f"Cannot open the study storage {shown!r}: its Python driver "
+                           f"({err.name}) is not installed. Fix: {fix}.") from err
+    except sqlalchemy.exc.ArgumentError as err:
+        raise StorageError(f"Cannot open the study storage {shown!r}: not a valid URL ({err}). "
+                           "Fix: postgresql://user:password@host:port/database.") from err
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            raise StorageError(f"Cannot open the study storage {shown!r}: the folder {folder} does "
+                               f"not exist. Fix: create it (mkdir -p {folder}).")
+    engine_kwargs = {"pool_pre_ping": True}
+    if backend == "postgresql":
+        engine_kwargs["connect_args"] = {"connect_timeout": 5}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise StorageError(
+            f"Cannot open the study storage {shown!r}: {reason}. Fix: start the database server "
+            "(or ask for one), check host, port, user, password and database name, and make "
+            "sure every worker's machine can reach it.") from err
+
+
+def open_storage(url: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
+    """Open a study storage, failing fast with a :class:`StorageError` that names the URL and
+    the fix (bad path, missing driver, unreachable server) before any training starts.
+
+    Args:
+        url: a journal file path (one machine or a shared file system; ``journal:`` prefix
+            optional), or a database URL such as ``postgresql://user:password@host/db``.
+            A storage object is returned as it is.
+    """
+    if isinstance(url, optuna.storages.BaseStorage):
+        return url
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError(f"Cannot open the study storage {url!r}: give a journal file path "
+                           "or a database URL such as postgresql://user:password@host/db.")
+    return _database(url) if _is_database_url(url) else _journal(url)
+
+
+# =============================================================================== objective
+def worker_id() -> str:
+    """``host:pid`` of this process; trials record it, so that a dead worker's can be found."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _ValidationBits:
+    """Turns :func:`fit`'s validation Poisson loss into co-smoothing bits per spike on the same
+    trials (the loss only drops ``log y!``, which is added back here)."""
+
+    def __init__(self, spikes: np.ndarray) -> None:
+        y = np.asarray(spikes, dtype=np.float64).reshape(-1, spikes.shape[-1])
+        null = np.broadcast_to(y.mean(axis=0), y.shape)
+        self.n, self.n_spikes = y.size, y.sum()
+        self.log_factorials = gammaln(y + 1).sum()
+        self.ll_null = poisson_log_likelihood(null, y).sum()
+
+    def __call__(self, loss: float) -> float:
+        ll_model = -loss * self.n - self.log_factorials
+        return float((ll_model - self.ll_null) / (self.n_spikes * math.log(2)))
+
+
+class Objective:
+    """Optuna objective: validation co-smoothing bits per spike of one sampled configuration.
+
+    Trains on the training trials minus a validation carve (fixed by ``seed``, the same for
+    every trial so that configurations are compared on the same trials), reports the
+    validation score at every check of :func:`fit` so that the pruner can stop the trial, and
+    records how the trial went in its user attributes (``worker``, ``iterations``,
+    ``seconds``, ``reason``). The test trials are never used.
+
+    Args:
+        data: the split (:class:`SweepData`).
+        space: the ranges to sample.
+        recipe: everything :func:`fit` needs besides the sampled ``lr``/``weight_decay``
+            (``n_iter`` caps each trial).
+        seed: validation carve and initialisation.
+        device: where to train (``None``: the GPU if there is one).
+        heartbeat_s: how often a running trial refreshes its ``heartbeat`` attribute.
+    """
+
+    def __init__(self, data: SweepData, space: SearchSpace = SPACE, *,
+                 recipe: FitSettings = SEARCH_RECIPE, seed: int = 0,
+                 device: torch.device | str | None = None, heartbeat_s: float = 30.0) -> None:
+        self.data, self.space, self.recipe, self.seed = data, space, recipe, seed
+        self.device = torch.device(device) if device else get_device(verbose=False)
+        self.heartbeat_s = heartbeat_s
+        fit_x, fit_y, val_x, val_y = data.carve(seed)
+        self.fit_data, self.val_data = (fit_x, fit_y), (val_x, val_y)
+        self.to_bits = _ValidationBits(val_y)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        start, beat = time.perf_counter(), [time.time()]
+        trial.set_user_attr("worker", worker_id())
+        trial.set_user_attr("heartbeat", beat[0])
+        arch, recipe = candidate_from_params(self.space.suggest(trial), self.recipe)
+        last = [0]
+
+        def report(iteration: int, val_loss: float) -> None:
+            last[0] = iteration
+            bits = self.to_bits(val_loss)
+            if not math.isfinite(bits):
+                raise FloatingPointError(f"validation loss became {val_loss} at iteration "
+                                         f"{iteration} (lr {recipe.lr:.3g}): training diverged")
+            trial.report(bits, iteration)
+            if time.time() - beat[0] > self.heartbeat_s:
+                beat[0] = time.time()
+                trial.set_user_attr("heartbeat", beat[0])
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"validation {bits:.4f} bits/spike at iteration "
+                                         f"{iteration} is below the pruner's threshold")
+
+        def done(iterations: int, reason: str | None = None) -> None:
+            trial.set_user_attr("iterations", int(iterations))
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            if reason:
+                trial.set_user_attr("reason", reason)
+
+        model = Seq2SeqRNN(self.fit_data[0].shape[-1], self.fit_data[1].shape[-1], arch)
+        try:
+            history = fit(model.to(self.device), *self.fit_data, recipe, seed=self.seed,
+                          validation=self.val_data, on_validation=report, progress=False)
+            score = bits_per_spike(model.predict(self.val_data[0])[0], self.val_data[1])
+        except optuna.TrialPruned as pruned:
+            done(last[0], str(pruned))
+            raise
+        except (FloatingPointError, ValueError) as err:  # NaN/inf loss or rates: a failed trial
+            done(last[0], f"{type(err).__name__}: {err}")
+            raise
+        done(history.n_iterations)
+        trial.set_user_attr("best_iteration", int(history.best_iteration))
+        return score
+
+
+# =================================================================================== worker
+def make_sampler(name: str = "tpe", seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """``"tpe"`` (Optuna's default, with the constant liar for parallel workers) or
+    ``"random"``."""
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, constant_liar=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"sampler must be 'tpe' or 'random', got {name!r}.")
+
+
+def make_pruner(name: str = "median") -> optuna.pruners.BasePruner:
+    """``"median"`` (stop a trial whose validation score is below the median of earlier trials at
+    the same iteration), ``"halving"`` (successive halving) or ``"none"``."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=20)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=20, reduction_factor=3)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"pruner must be 'median', 'halving' or 'none', got {name!r}.")
+
+
+def _alive(worker: str) -> bool | None:
+    """Whether the worker ``host:pid`` still runs (``None``: another machine, unknown)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def fail_stale_trials(study: optuna.Study, *, stale_after_s: float = 600.0,
+                      retry: bool = True) -> list[int]:
+    """Mark as failed the running trials of dead workers, and queue each one once for a retry.
+
+    A trial is stale when its worker ran on this machine and is gone, or when its
+    ``heartbeat`` is older than ``stale_after_s`` (workers elsewhere). Every worker calls this
+    at start-up, so a study survives killed workers and a rerun resumes it.
+
+    Returns:
+        The numbers of the trials marked failed.
+    """
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = str(trial.user_attrs.get("worker", ""))
+        started = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
+        age = time.time() - float(trial.user_attrs.get("heartbeat", started))
+        alive = _alive(worker) if worker else None
+        if alive is False:
+            reason = f"worker {worker} died while running this trial"
+        elif alive is None and age > stale_after_s:
+            reason = f"no heartbeat from worker {worker or '?'} for {age:.0f} s"
+        else:
+            continue
+        storage = study._storage  # Optuna's own fail_stale_trials uses the same calls
+        try:
+            storage.set_trial_user_attr(trial._trial_id, "reason", reason)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
+            continue  # another worker got there first
+        failed.append(trial.number)
+        if retry and "retry_of" not in trial.user_attrs:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    return failed
+
+
+def _n_counted(study: optuna.Study) -> int:
+    """Trials that count towards ``max_trials`` (a dead worker's retried trial does not)."""
+    return sum(1 for t in study.get_trials(deepcopy=False, states=_STATES_COUNTED)
+               if "died" not in str(t.user_attrs.get("reason", "")))
+
+
+def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
+               max_trials: int | None = None, space: SearchSpace = SPACE,
+               sampler: str = "tpe", sampler_seed: int | None = None,
+               pruner: str | optuna.pruners.BasePruner = "median",
+               recipe: FitSettings = SEARCH_RECIPE, seed: int = 0,
+               device: str | None = None, stale_after_s: float = 600.0) -> optuna.Study:
+    """Join (or create) a study and run up to ``n_trials`` trials in this process.
+
+    Args:
+        study_name: the study's name.
+        storage: a URL/path for :func:`open_storage`, or a storage.
+        data: the split every trial trains on; a study remembers the description of the data
+            it was created with, and a worker with other data is refused.
+        n_trials: trials this worker runs (each worker counts its own).
+        max_trials: stop once the study holds this many trials in all (workers that start a
+            trial at the same moment may overshoot by one each).
+        space, recipe, seed, device: passed to :class:`Objective`.
+        sampler, sampler_seed: see :func:`make_sampler`; give each worker its own seed.
+        pruner: a name for :func:`make_pruner`, or a pruner.
+        stale_after_s: see :func:`fail_stale_trials`.
+
+    Returns:
+        The study.
+    """
+    if n_trials < 0 or (max_trials is not None and max_trials < 1):
+        raise ValueError(f"need n_trials >= 0 and max_trials >= 1, got {n_trials}, {max_trials}.")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
+                                direction="maximize", load_if_exists=True,
+                                sampler=make_sampler(sampler, sampler_seed),
+                                pruner=make_pruner(pruner) if isinstance(pruner, str) else pruner)
+    setup = {"data": data.description, "n_iter": recipe.n_iter, "seed": seed,
+             "sampler": sampler, "pruner": pruner if isinstance(pruner, str) else
+             type(pruner).__name__}
+    for key, value in setup.items():
+        known = study.user_attrs.get(key)
+        if known is None:
+            study.set_user_attr(key, value)
+        elif known != value:
+            raise ValueError(f"study {study_name!r} was created with {key} = {known!r}, but this "
+                             f"worker has {value!r}; use the same options or another study.")
+    fail_stale_trials(study, stale_after_s=stale_after_s)
+    objective = Objective(data, space, recipe=recipe, seed=seed, device=device)
+    for _ in range(n_trials):
+        if max_trials is not None and _n_counted(study) >= max_trials:
+            break
+        study.optimize(objective, n_trials=1, catch=(FloatingPointError, ValueError))
+    return study
+
+
+# ====================================================================================== CLI
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.sweep",
+        description="Run one worker of a hyperparameter search of chapter 2's rate model "
+                    "(chapter 6). Start it N times, on one machine or many, with the same "
+                    "--study and --storage.")
+    parser.add_argument("--study", required=True, help="study name")
+    parser.add_argument("--storage", required=True,
+                        help="journal file path, or database URL (postgresql://user:pw@host/db)")
+    parser.add_argument("--n-trials", type=int, required=True, help="trials for this worker")
+    parser.add_argument("--max-trials", type=int, default=None, help="cap on the study's total")
+    parser.add_argument("--session", default="Lederberg 2017-12-05", help="session name or index")
+    parser.add_argument("--data", default=None,
+                        help="a split saved by SweepData.save (instead of --session and cuts)")
+    parser.add_argument("--small", action="store_true",
+                        help="100 trials x 0-0.4 s, visual cortex + thalamus (default: full)")
+    parser.add_argument("--regions", nargs="+", default=None, help="region groups")
+    parser.add_argument("--trials", type=int, default=None, help="use the first N trials")
+    parser.add_argument("--window", type=float, nargs=2, default=None, metavar=("START_S", "END_S"),
+                        help="seconds from stimulus onset")
+    parser.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
+    parser.add_argument("--sampler-seed", type=int, default=None)
+    parser.add_argument("--pruner", choices=("median", "halving", "none"), default="median")
+    parser.add_argument("--n-iter", type=int, default=SEARCH_RECIPE.n_iter,
+                        help="iteration cap per trial")
+    parser.add_argument("--patience", type=int, default=SEARCH_RECIPE.patience,
+                        help="early-stopping patience (iterations)")
+    parser.add_argument("--seed", type=int, default=0, help="data split and training seed")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    parser.add_argument("--stale-after", type=float, default=600.0,
+                        help="seconds without heartbeat before another machine's trial is stale")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m helpers.sweep`` (see the module docstring); returns the exit
+    status: 0 done, 2 bad storage or options."""
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(1)  # one CPU thread per worker: start as many workers as cores
+    try:
+        storage = open_storage(args.storage)  # fail before loading data or training
+    except StorageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.storage.startswith("sqlite"):
+        print("note: SQLite locks the whole file on each write; use a journal file or "
+              "PostgreSQL for parallel workers.", file=sys.stderr)
+    if args.data is not None:
+        data = SweepData.load(args.data)
+    else:
+        from helpers.steinmetz import load_session
+
+        session_name = int(args.session) if args.session.isdigit() else args.session
+        preset = dict(SMALL if args.small else FULL)
+        for key, value in (("regions", args.regions), ("n_trials", args.trials),
+                           ("window", args.window)):
+            if value is not None:
+                preset[key] = tuple(value) if isinstance(value, list) else value
+        data = make_sweep_data(load_session(session_name), seed=args.seed, **preset)
+    start = time.perf_counter()
+    recipe = replace(SEARCH_RECIPE, n_iter=args.n_iter, patience=args.patience)
+    study = run_worker(args.study, storage, data, n_trials=args.n_trials,
+                       max_trials=args.max_trials, sampler=args.sampler,
+                       sampler_seed=args.sampler_seed, pruner=args.pruner, recipe=recipe,
+                       seed=args.seed, device=args.device, stale_after_s=args.stale_after)
+    mine = [t for t in study.get_trials(deepcopy=False)
+            if t.user_attrs.get("worker") == worker_id()]
+    counts = {s.name.lower(): sum(t.state == s for t in mine) for s in TrialState}
+    print(f"worker {worker_id()}: {len(mine)} trials ({counts['complete']} complete, "
+          f"{counts['pruned']} pruned, {counts['fail']} failed) in "
+          f"{time.perf_counter() - start:.0f} s; study {args.study!r} holds "
+          f"{len(study.trials)} trials")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""helpers.sweep and helpers.sweep_analysis: workers, storages, faults (chapter 6).
+
+Worker processes run on a tiny random split so that the file stays fast. The PostgreSQL test
+needs a server: ``OPTUNA_TEST_STORAGE=postgresql://user:password@host/db`` (``.ci/run`` starts
+one), or a server on localhost:5432 that accepts ``postgres`` without a password.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from dataclasses import replace
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ
+from helpers.sweep import (
+    SEARCH_RECIPE,
+    SearchSpace,
+    StorageError,
+    SweepData,
+    candidate_from_params,
+    fail_stale_trials,
+    main,
+    open_storage,
+    run_worker,
+)
+from helpers.sweep_analysis import (
+    best_params,
+    best_so_far,
+    bootstrap_importances,
+    evaluate_on_test,
+    launch_workers,
+    pruning_summary,
+    trials_table,
+    wait_for_workers,
+)
+from helpers.train import COURSE_RECIPE
+
+FAST = replace(SEARCH_RECIPE, n_iter=20)
+WORKER_ARGS = ("--n-iter", "20")
+
+
+def tiny_data(seed: int = 0, n_train: int = 30) -> SweepData:
+    rng = np.random.default_rng(seed)
+
+    def counts(n_trials: int) -> np.ndarray:
+        return rng.poisson(0.3, size=(n_trials, 12, 6)).astype(np.float32)
+
+    return SweepData(counts(n_train), counts(n_train), counts(10), counts(10), 0.2,
+                     f"tiny random split {seed}")
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    return tiny_data().save(tmp_path_factory.mktemp("sweep") / "tiny.npz")
+
+
+def check_four_distinct_trials(study: optuna.Study, processes) -> None:
+    trials = study.get_trials()
+    assert [t.number for t in trials] == [0, 1, 2, 3], "a trial was lost or duplicated"
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    workers = {t.user_attrs["worker"] for t in trials}
+    assert workers == {f"{os.uname().nodename}:{p.pid}" for p in processes}
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
+
+
+def test_two_worker_processes_share_one_journal_study(tmp_path, data_file) -> None:
+    storage = str(tmp_path / "study.journal")
+    processes = launch_workers(2, "shared", storage, 2, log_dir=tmp_path,
+                               args=("--data", str(data_file), *WORKER_ARGS))
+    study = wait_for_workers(processes, "shared", storage, total=4, poll_s=0.2)
+    check_four_distinct_trials(study, processes)
+    assert "2 trials" in (tmp_path / "shared-0.log").read_text()
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("OPTUNA_TEST_STORAGE")
+    if url:
+        return url
+    url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        open_storage(url)
+    except StorageError as err:
+        pytest.skip(f"no PostgreSQL server for the multi-machine test ({err}); set "
+                    "OPTUNA_TEST_STORAGE=postgresql://user:password@host/db (.ci/run starts one)")
+    return url
+
+
+def test_two_worker_processes_share_one_postgresql_study(tmp_path, data_file) -> None:
+    url = _postgres_url()
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    processes = launch_workers(2, name, url, 2, log_dir=tmp_path,
+                               args=("--data", str(data_file), *WORKER_ARGS))
+    try:
+        study = wait_for_workers(processes, name, url, total=4, poll_s=0.2)
+        check_four_distinct_trials(study, processes)
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(url))
+
+
+def test_diverging_trials_fail_with_their_reason_and_the_study_goes_on() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    run_worker("nan", storage, tiny_data(), n_trials=2, recipe=FAST, sampler_seed=0,
+               space=SearchSpace(lr=(1e30, 1e32)))
+    study = run_worker("nan", storage, tiny_data(), n_trials=1, recipe=FAST, sampler_seed=1)
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert len(failed) == 2
+    assert all("became nan" in t.user_attrs["reason"] for t in failed)
+    assert study.trials[-1].state == TrialState.COMPLETE
+    assert np.isfinite(study.best_value)
+
+
+def test_pruned_trials_record_why_and_how_far_they_ran() -> None:
+    study = run_worker("pruned", optuna.storages.InMemoryStorage(), tiny_data(), n_trials=2,
+                       recipe=FAST, pruner=optuna.pruners.ThresholdPruner(lower=10.0))
+    assert [t.state for t in study.trials] == [TrialState.PRUNED] * 2
+    for trial in study.trials:
+        assert "below the pruner" in trial.user_attrs["reason"]
+        assert trial.intermediate_values and "seconds" in trial.user_attrs
+    summary = pruning_summary(study)
+    assert summary["n_pruned"] == 2 and summary["n_complete"] == 0
+
+
+def test_the_search_never_reads_the_test_trials() -> None:
+    data = tiny_data()
+    blind = replace(data, test_inputs=np.full_like(data.test_inputs, np.nan),
+                    test_targets=np.full_like(data.test_targets, np.nan))
+    study = run_worker("blind", optuna.storages.InMemoryStorage(), blind, n_trials=2,
+                       recipe=FAST, sampler_seed=0)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_max_trials_caps_the_study_and_other_data_are_refused() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    run_worker("cap", storage, tiny_data(), n_trials=2, recipe=FAST, sampler_seed=0)
+    study = run_worker("cap", storage, tiny_data(), n_trials=5, max_trials=3, recipe=FAST,
+                       sampler_seed=1)
+    assert len(study.trials) == 3
+    with pytest.raises(ValueError, match="created with data"):
+        run_worker("cap", storage, tiny_data(seed=1), n_trials=1, recipe=FAST)
+
+
+def test_a_killed_worker_leaves_a_resumable_study(tmp_path, data_file) -> None:
+    storage = str(tmp_path / "killed.journal")
+    args = ("--data", str(data_file), "--n-iter", "1000000", "--patience", "1000000")
+    worker, = launch_workers(1, "killed", storage, 1, log_dir=tmp_path, args=args)
+    study = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            study = study or optuna.load_study(study_name="killed", storage=open_storage(storage))
+        except KeyError:
+            pass
+        if study and any(t.intermediate_values for t in study.get_trials()):
+            break
+        time.sleep(0.1)
+    worker.kill()
+    worker.wait()
+    running, = study.get_trials(states=(TrialState.RUNNING,))
+    resumed = run_worker("killed", storage, SweepData.load(data_file), n_trials=1,
+                         recipe=replace(FAST, n_iter=1000000), sampler_seed=1)
+    dead, retry = resumed.get_trials()
+    assert dead.number == running.number and dead.state == TrialState.FAIL
+    assert f":{worker.pid} died" in dead.user_attrs["reason"]
+    assert retry.state == TrialState.COMPLETE and retry.user_attrs["retry_of"] == dead.number
+    assert retry.params == dead.params
+    assert fail_stale_trials(resumed) == []
+
+
+def test_a_silent_worker_elsewhere_is_failed_after_the_grace_period() -> None:
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    trial.set_user_attr("worker", "another-machine:123")
+    trial.set_user_attr("heartbeat", time.time() - 100)
+    assert fail_stale_trials(study, stale_after_s=1000) == []
+    assert fail_stale_trials(study, stale_after_s=10, retry=False) == [0]
+    assert "no heartbeat" in study.trials[0].user_attrs["reason"]
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/no/such/folder/study.journal", "mkdir -p /no/such/folder"),
+    ("postgres://user:secret@localhost/db", "postgresql://"),
+    ("postgresql://user:secret@127.0.0.1:1/db", "start the database server"),
+    ("nosuchdb://host/db", "unknown database type"),
+    ("mysql://user@localhost/db", "pip install pymysql"),
+    ("", "journal file path"),
+])
+def test_bad_storage_urls_name_the_url_and_the_fix(url, message) -> None:
+    with pytest.raises(StorageError, match="Cannot open the study storage") as error:
+        open_storage(url)
+    assert message in str(error.value)
+    assert "secret" not in str(error.value)
+
+
+def test_a_missing_postgresql_driver_says_what_to_install(monkeypatch) -> None:
+    for module in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(StorageError, match="pip install psycopg2-binary"):
+        open_storage("postgresql://user@127.0.0.1/db")
+
+
+def test_the_worker_command_fails_before_training_on_a_bad_storage(capsys) -> None:
+    status = main(["--study", "x", "--storage", "/no/such/folder/s.journal", "--n-trials", "1"])
+    assert status == 2
+    assert "mkdir -p /no/such/folder" in capsys.readouterr().err
+
+
+def test_analysis_of_a_finished_study() -> None:
+    study = run_worker("analysis", optuna.storages.InMemoryStorage(), tiny_data(), n_trials=6,
+                       recipe=FAST, sampler_seed=0, pruner="none")
+    table = trials_table(study)
+    assert len(table) == 6 and {"value", "lr", "iterations", "seconds"} <= set(table.columns)
+    best = best_params(study, k=2)
+    assert best[0] == study.best_params and len(best) == 2
+    history = best_so_far(study)
+    assert history[-1] == pytest.approx(study.best_value) and np.all(np.diff(history) >= 0)
+    importances = bootstrap_importances(study, n_boot=3)
+    assert len(importances) == 4 and np.allclose(importances.sum(axis=1), 1)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        candidate_from_params({"lr": 0.01, "depth": 3})
+
+
+def test_evaluate_on_test_reports_seed_and_test_trial_noise() -> None:
+    candidates = {"recommended": (RECOMMENDED_SEQ2SEQ, FAST),
+                  "course": (COURSE_SEQ2SEQ, replace(COURSE_RECIPE, n_iter=20))}
+    result = evaluate_on_test(candidates, tiny_data(), seeds=(0, 1, 2), n_boot=50)
+    table = result.table
+    assert list(table.index) == ["recommended", "course"]
+    best = table["score"].idxmax()
+    assert table.loc[best, "diff_to_best"] == 0 and not table.loc[best, "beyond_test_noise"]
+    assert (table["low"] <= table["score"]).all() and (table["score"] <= table["high"]).all()
+    assert np.isnan(table.loc["course", "val_bits"])  # trained on every training trial
+    assert result.scores["course"].shape == (3,)
+    with pytest.raises(ValueError, match="two seeds"):
+        evaluate_on_test(candidates, tiny_data(), seeds=(0,))
