@@ -4,7 +4,10 @@
   ``spks`` array, trial variables and, for simulated sessions, the :class:`Truth`.
   :meth:`Session.select` picks neurons and trials, :meth:`Session.window` cuts a time window
   given in seconds, and :meth:`Session.spikes_by_trial` is the one switch to the models'
-  layout ``(n_trials, n_bins, n_neurons)``.
+  layout ``(n_trials, n_bins, n_neurons)``; :meth:`Session.behaviour_by_trial` does the same
+  for the behaviour recorded in every bin (wheel velocity, pupil, face, licks).
+- :func:`movement_onset`: when each trial's movement started, from the response times or the
+  wheel trace.
 - :data:`REGION_GROUPS` and :func:`region_of`: the course's grouping of brain areas.
 - :data:`SESSIONS`, :func:`resolve_session`: what the book knows about each session before
   loading it (read from ``sessions.csv``, shipped with the package).
@@ -27,7 +30,14 @@ import numpy as np
 __all__ = [
     "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Session",
     "SessionInfo", "SESSIONS", "EXAMPLE_SESSION", "resolve_session",
+    "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION",
 ]
+
+#: The per-bin behaviour the course files carry (each ``(k, n_trials, n_bins)`` there):
+#: ``wheel`` velocity (k = 1), ``pupil`` area and position (k = 3), ``face`` motion energy
+#: (k = 1) and ``licks`` (k = 1). A :class:`Session` keeps those present in
+#: :attr:`Session.behaviour`.
+BEHAVIOUR_NAMES: tuple[str, ...] = ("wheel", "pupil", "face", "licks")
 
 #: The course's grouping of Allen CCF acronyms into region groups. Everything else
 #: (``root`` and the rare leftovers) is ``"other"``.
@@ -129,6 +139,10 @@ class Session:
         truth: ground truth of a simulated session, ``None`` for a real one.
         events: per-trial event times in seconds from stimulus onset, each ``(n_trials,)``;
             real sessions carry ``"gocue"``, ``"response_time"`` and ``"feedback_time"``.
+        behaviour: behaviour in every bin, each ``(n_trials, n_bins)`` or
+            ``(n_trials, n_bins, k)``, e.g. ``"wheel"`` (wheel velocity); names in
+            :data:`BEHAVIOUR_NAMES`. :meth:`select` and :meth:`window` cut it along with the
+            spikes; :meth:`behaviour_by_trial` reads it in the models' bins.
         region: region group of each neuron, derived from ``brain_area``.
     """
 
@@ -145,6 +159,7 @@ class Session:
     source: str = "real"
     truth: Truth | None = None
     events: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    behaviour: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     region: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -170,6 +185,8 @@ class Session:
                        for key, value in (self.events or {}).items()}
         for key, value in self.events.items():
             _check_length(f"events[{key!r}]", value, n_trials, "n_trials")
+        self.behaviour = {key: _checked_behaviour(key, value, self.spikes.shape[1:])
+                          for key, value in (self.behaviour or {}).items()}
         if self.source not in ("real", "simulated"):
             raise ValueError(f"source must be 'real' or 'simulated', got {self.source!r}.")
         if self.bin_size <= 0:
@@ -323,7 +340,9 @@ class Session:
         truth = None if self.truth is None else self.truth.subset(neurons, trials, bins)
         return replace(self, spikes=self.spikes[neurons][:, trials][:, :, bins],
                        brain_area=self.brain_area[neurons], truth=truth,
-                       events={k: v[trials] for k, v in self.events.items()}, **per_trial)
+                       events={k: v[trials] for k, v in self.events.items()},
+                       behaviour={k: v[trials][:, bins] for k, v in self.behaviour.items()},
+                       **per_trial)
 
     # ------------------------------------------------------ the models' layout
     def spikes_by_trial(self, bin_width: float | None = None) -> np.ndarray:
@@ -347,6 +366,43 @@ class Session:
                              "Only simulated sessions carry a ground truth.")
         return _trials_first(self.truth.rates, self._rebin_factor(bin_width))
 
+    def behaviour_by_trial(self, name: str, bin_width: float | None = None) -> np.ndarray:
+        """One behavioural variable in the models' bins: float32 ``(n_trials, n_bins)`` or
+        ``(n_trials, n_bins, k)``, averaged over the session's bins within each output bin.
+
+        Args:
+            name: a key of :attr:`behaviour`, e.g. ``"wheel"``.
+            bin_width: seconds per output bin (see :meth:`spikes_by_trial`).
+
+        Raises:
+            ValueError: the session has no such trace (the message lists those it has).
+        """
+        if name not in self.behaviour:
+            have = sorted(self.behaviour) or "none"
+            raise ValueError(f"Session {self.name} ({self.source}) has no {name!r} trace; the "
+                             f"behaviour it carries: {have}. Real sessions read it from the "
+                             "course files' per-bin arrays (wheel, pupil, face, licks).")
+        factor = self._rebin_factor(bin_width)
+        values = np.asarray(self.behaviour[name], dtype=np.float32)
+        if factor > 1:
+            values = values.reshape(values.shape[0], -1, factor, *values.shape[2:]).mean(axis=2)
+        return np.ascontiguousarray(values)
+
+    def latents_by_trial(self, bin_width: float | None = None) -> np.ndarray:
+        """The true latents in the models' bins, float32 ``(n_trials, n_bins, n_latents)``,
+        averaged within each output bin (names: ``truth.latent_names``).
+
+        Raises:
+            ValueError: a real session, which has no ground truth.
+        """
+        if self.truth is None:
+            raise ValueError(f"Session {self.name} is {self.source}: it has no true latents. "
+                             "Only simulated sessions carry a ground truth.")
+        factor = self._rebin_factor(bin_width)
+        latents = np.asarray(self.truth.latents, dtype=np.float32)
+        n_trials, n_bins, n_latents = latents.shape
+        return latents.reshape(n_trials, n_bins // factor, factor, n_latents).mean(axis=2)
+
     def _rebin_factor(self, bin_width: float | None) -> int:
         if bin_width is None:
             return 1
@@ -368,6 +424,89 @@ class Session:
             "fraction_correct": float(np.mean(self.is_correct)),
             "regions": {r: int(np.sum(self.region == r)) for r in self.regions_present},
         }
+
+
+def _checked_behaviour(name: str, value: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A per-bin behaviour array ``(n_trials, n_bins[, k])``, float, checked against the spikes'
+    ``(n_trials, n_bins)``."""
+    value = np.asarray(value)
+    if value.ndim not in (2, 3) or value.shape[:2] != tuple(shape):
+        raise ValueError(f"behaviour[{name!r}] has shape {value.shape} but must be (n_trials, "
+                         f"n_bins[, k]) = {tuple(shape)}[, k], like the spikes. The course files "
+                         "store (k, n_trials, n_bins): move that axis last.")
+    if not np.issubdtype(value.dtype, np.number):
+        raise ValueError(f"behaviour[{name!r}] must be numeric, got dtype {value.dtype}.")
+    return value.astype(np.float32, copy=False)
+
+
+#: :func:`movement_onset` from the wheel: a movement starts where the wheel speed first exceeds
+#: this fraction of the session's typical peak speed (the median over go trials of each
+#: trial's peak after stimulus onset), for two bins in a row.
+WHEEL_ONSET_FRACTION = 0.25
+
+
+def movement_onset(session: Session, *, method: str = "auto",
+                   threshold: float | None = None) -> np.ndarray:
+    """When each trial's wheel movement started, in seconds from stimulus onset, ``(n_trials,)``.
+
+    Args:
+        session: the session.
+        method: ``"response_time"``: the session's ``events["response_time"]`` (when the choice
+            was registered; in the course's files the wheel had then reached its response
+            threshold, so this time comes at or after the movement's start); ``"wheel"``: the
+            first bin at or after stimulus onset where the wheel speed ``|wheel|`` exceeds
+            ``threshold`` for two consecutive bins (the bin's centre time); ``"auto"``:
+            response times where the session has them, else the wheel.
+        threshold: wheel speed, in the trace's units, for ``"wheel"``; default
+            :data:`WHEEL_ONSET_FRACTION` times the median over go trials of each trial's peak
+            speed after stimulus onset.
+
+    Returns:
+        Onset times; NaN on no-go trials (``response == 0``) and, from the wheel, on trials
+        whose wheel never crosses the threshold.
+
+    Raises:
+        ValueError: an unknown method, or the session lacks what the method needs (no
+            ``response_time`` event, no ``wheel`` trace): the message names what is missing.
+    """
+    methods = ("auto", "response_time", "wheel")
+    if method not in methods:
+        raise ValueError(f"method must be one of {methods}, got {method!r}.")
+    if method == "auto":
+        method = "response_time" if "response_time" in session.events else "wheel"
+    nogo = np.zeros(session.n_trials, bool) if session.response is None \
+        else session.response == 0
+    if method == "response_time":
+        if "response_time" not in session.events:
+            raise ValueError(f"Session {session.name} has no response times (events: "
+                             f"{sorted(session.events) or 'none'}); use method='wheel'.")
+        onset = np.asarray(session.events["response_time"], dtype=float).copy()
+        onset[nogo] = np.nan
+        return onset
+    if "wheel" not in session.behaviour:
+        raise ValueError(f"Session {session.name} has no wheel trace and no response times: "
+                         "movement onset cannot be found. The course files carry both "
+                         "(wheel, response_time).")
+    speed = np.abs(np.asarray(session.behaviour["wheel"], dtype=float))
+    if speed.ndim == 3:
+        speed = speed[..., 0]
+    after = session.time >= -1e-9
+    if not after.any():
+        raise ValueError(f"Session {session.name} has no bin after stimulus onset (its bins "
+                         f"span {session.time[0]:.3f} to {session.time[-1]:.3f} s).")
+    if threshold is None:
+        peaks = speed[~nogo][:, after].max(axis=1)
+        typical = np.median(peaks[peaks > 0]) if (peaks > 0).any() else 0.0
+        threshold = WHEEL_ONSET_FRACTION * typical
+    if not threshold > 0:
+        return np.full(session.n_trials, np.nan)
+    above = speed[:, after] > threshold
+    sustained = above[:, :-1] & above[:, 1:] if above.shape[1] > 1 else above
+    first = np.where(sustained.any(axis=1), sustained.argmax(axis=1), -1)
+    times = session.time[after]
+    onset = np.where(first >= 0, times[np.maximum(first, 0)], np.nan)
+    onset[nogo] = np.nan
+    return onset
 
 
 def _checked_counts(spikes: np.ndarray) -> np.ndarray:

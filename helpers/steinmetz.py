@@ -25,6 +25,7 @@ import numpy as np
 import pooch
 
 from helpers.session import (
+    BEHAVIOUR_NAMES,
     EXAMPLE_SESSION,
     OTHER_REGION,
     REGION_GROUPS,
@@ -79,7 +80,8 @@ COURSE_FILES: dict[str, str] = {
 SESSIONS_PER_PART = 13
 SOURCES = ("auto", "real", "simulated")
 CACHE_SUBDIR = "steinmetz_sessions"  # one uncompressed, pickle-free .npz per session
-_CACHE_FORMAT = 1  # bump when the per-session layout changes: old files are then rebuilt
+_CACHE_FORMAT = 2  # bump when the per-session layout changes: old files are then rebuilt
+# (format 2 keeps the per-bin behaviour: wheel, pupil, face, licks)
 _CONNECT_TIMEOUT_S = 10.0  # seconds to wait for the server to accept a connection
 _READ_TIMEOUT_S = 60.0  # seconds of silence tolerated in the middle of a download
 _PROBE_TIMEOUT_S = 5.0  # seconds for the quick "is there a network?" check (DNS included)
@@ -220,6 +222,7 @@ def _session_from_dict(entry: dict[str, Any], where: str) -> Session:
         raise DataFormatError(f"{where} lacks the key(s) {missing}: it is not in the course's "
                               "format (or the file is damaged).")
     events = {key: entry[key] for key in _EVENT_KEYS if key in entry}
+    behaviour = _behaviour_from_course(entry, where)
     try:
         session = Session(
             spikes=_compact_counts(entry["spks"], where),
@@ -234,6 +237,7 @@ def _session_from_dict(entry: dict[str, Any], where: str) -> Session:
             date_exp=str(entry["date_exp"]).strip(),
             source="real",
             events=events,
+            behaviour=behaviour,
         )
     except DataFormatError:
         raise
@@ -243,6 +247,24 @@ def _session_from_dict(entry: dict[str, Any], where: str) -> Session:
     session.feedback_type = session.feedback_type.astype(np.int64)
     session.response = session.response.astype(np.int64)
     return session
+
+
+def _behaviour_from_course(entry: dict[str, Any], where: str) -> dict[str, np.ndarray]:
+    """The per-bin behaviour of one ``dat`` entry in the Session's layout: the course's
+    ``(k, n_trials, n_bins)`` becomes ``(n_trials, n_bins)`` for k = 1, else
+    ``(n_trials, n_bins, k)``."""
+    behaviour = {}
+    for name in BEHAVIOUR_NAMES:
+        if name not in entry:
+            continue
+        value = np.asarray(entry[name])
+        if value.ndim != 3 or not np.issubdtype(value.dtype, np.number):
+            raise DataFormatError(f"{where}: {name} must be a numeric (k, n_trials, n_bins) "
+                                  f"array as in the course's files, got shape {value.shape}, "
+                                  f"dtype {value.dtype}.")
+        value = np.moveaxis(value, 0, -1)
+        behaviour[name] = value[..., 0] if value.shape[-1] == 1 else value
+    return behaviour
 
 
 def read_steinmetz_npz(path: str | os.PathLike[str]) -> list[Session]:
@@ -298,6 +320,7 @@ def _session_to_arrays(session: Session, index: int, part: int) -> dict[str, np.
     for name in ("contrast_left", "contrast_right", "feedback_type", "response"):
         arrays[name] = getattr(session, name)
     arrays.update({f"event_{key}": value for key, value in session.events.items()})
+    arrays.update({f"behaviour_{key}": value for key, value in session.behaviour.items()})
     return arrays
 
 
@@ -316,6 +339,8 @@ def _session_from_cache(path: Path) -> Session:
                               f"helpers. {fix}")
     events = {key[len("event_"):]: value for key, value in arrays.items()
               if key.startswith("event_")}
+    behaviour = {key[len("behaviour_"):]: value for key, value in arrays.items()
+                 if key.startswith("behaviour_")}
     try:
         return Session(
             spikes=arrays["spikes"], brain_area=arrays["brain_area"],
@@ -323,7 +348,7 @@ def _session_from_cache(path: Path) -> Session:
             feedback_type=arrays["feedback_type"], response=arrays["response"],
             bin_size=float(arrays["bin_size"]), stim_onset=float(arrays["stim_onset"]),
             mouse_name=str(arrays["mouse_name"]), date_exp=str(arrays["date_exp"]),
-            source="real", events=events,
+            source="real", events=events, behaviour=behaviour,
         )
     except (KeyError, ValueError) as err:
         raise DataFormatError(f"The cached session {path} is inconsistent ({err}). {fix}") from err
@@ -432,14 +457,25 @@ def download_course_file(part: int, directory: str | os.PathLike[str], *,
 # =============================================================================================
 # Loading a session
 # =============================================================================================
+def _cache_format(path: Path) -> int | None:
+    """The format number of a cached session file (``None`` when it cannot be read: the
+    load then reports the damaged file)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return int(npz["format"]) if "format" in npz.files else -1
+    except Exception:  # noqa: BLE001 - reported with a fix by _session_from_cache
+        return None
+
+
 def _load_real(index: int, directory: Path, *, retry: bool) -> Session:
     """The real session ``index``: from the per-session cache, building it the first time."""
     path = _session_path(directory, index)
-    if not path.is_file():
+    stale = path.is_file() and _cache_format(path) not in (_CACHE_FORMAT, None)
+    if stale or not path.is_file():  # a stale file (older helpers) is rewritten in place
         part, fname = _part_of(index)
         part_path = download_course_file(part, directory, retry=retry)
         written = split_course_file(part_path, part, directory)
-        if not path.is_file():
+        if not path.is_file() or index not in written:
             raise DataFormatError(f"{part_path} holds sessions {written} but not session {index}. "
                                   f"{_fix_hint(part_path)}")
     return _session_from_cache(path)

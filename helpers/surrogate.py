@@ -122,7 +122,9 @@ def make_session(
         ``p_correct`` (P(reward) given contrasts and engagement, before the choice),
         ``engagement`` (level in (0, 1)), ``engaged`` (bool state), ``choice`` (= response),
         ``p_choice`` ``(n_trials, 3)`` (P(left), P(right), P(no-go)), ``gocue`` and
-        ``move_time`` (s after stimulus onset, NaN on no-go trials).
+        ``move_time`` (s after stimulus onset, NaN on no-go trials). Like a real session it
+        also carries ``behaviour["wheel"]`` (wheel velocity per bin, driven by the ``action``
+        latent) and ``events["response_time"]`` (NaN on no-go trials).
 
     Raises:
         ValueError: an option is out of range (the message names it and the valid range).
@@ -163,6 +165,7 @@ def make_session(
         date_exp=f"seed-{seed}" if date_exp is None else date_exp,
         source="simulated",
         truth=truth,
+        **_wheel_and_response_times(seed, behaviour, latents, bin_size),
     )
 
 
@@ -421,6 +424,36 @@ def _smooth_noise(
     noise = rng.normal(size=(n_trials, n_bins + 2 * pad, n_series))
     smooth = gaussian_filter1d(noise, sigma_bins, axis=1, mode="constant")[:, pad:pad + n_bins]
     return smooth / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+
+
+# --------------------------------------------------------------------------- wheel
+_WHEEL_PEAK = 3.0  # typical peak wheel speed of a choice movement, arbitrary units per bin
+_WHEEL_NOISE = 0.05  # s.d. of the still wheel's jitter, same units
+_RESPONSE_DELAY_S = 0.08  # median time from movement start to the registered response
+
+
+def _wheel_and_response_times(seed: int, behaviour: _Behaviour, latents: np.ndarray,
+                              bin_size: float) -> dict[str, dict[str, np.ndarray]]:
+    """The simulated wheel velocity and response times, as ``Session`` keyword arguments.
+
+    The wheel is driven by the ``action`` latent: ``velocity = choice * peak * action + jitter``
+    per bin (left choices positive, a convention of the simulation), with a per-trial peak
+    speed (log-normal around :data:`_WHEEL_PEAK`) and slow, small jitter, so the wheel starts
+    turning about 0.05 s before ``move_time`` and peaks about 0.07 s after it; no-go trials
+    only jitter. The response time (when the choice is registered) follows the movement start
+    by a log-normal delay (median :data:`_RESPONSE_DELAY_S`); NaN on no-go trials. Its own
+    random stream (seeded by ``seed``), so the rest of the session is unchanged by it.
+    """
+    rng = np.random.default_rng([int(seed), 0x3EE1])
+    n_trials, n_bins, _ = latents.shape
+    peak = _WHEEL_PEAK * rng.lognormal(0.0, 0.3, size=n_trials)
+    action = latents[:, :, LATENT_NAMES.index("action")]
+    jitter = _smooth_noise(rng, n_trials, n_bins, 1, 0.03 / bin_size)[..., 0] * _WHEEL_NOISE
+    wheel = behaviour.response[:, None] * peak[:, None] * action + jitter
+    delay = _RESPONSE_DELAY_S * rng.lognormal(0.0, 0.35, size=n_trials)
+    response_time = behaviour.move_time + delay  # NaN stays NaN on no-go trials
+    return {"behaviour": {"wheel": wheel.astype(np.float32)},
+            "events": {"response_time": response_time}}
 
 
 # --------------------------------------------------------------------------- neurons

@@ -37,9 +37,13 @@ def course_entry(index: int) -> dict:
                            area_counts=dict(info.area_counts), mouse_name=info.mouse_name,
                            date_exp=info.date_exp)
     extra = session.truth.extra
+    response_time = session.events.get("response_time", extra["move_time"])
     per_trial = {key: np.asarray(value, dtype=float)[:, None] for key, value in (
-        ("gocue", extra["gocue"]), ("response_time", extra["move_time"]),
+        ("gocue", extra["gocue"]), ("response_time", response_time),
         ("feedback_time", extra["gocue"] + 0.5))}
+    # per-bin behaviour as the course stores it, (k, n_trials, n_bins)
+    per_bin = {name: np.moveaxis(np.atleast_3d(value), -1, 0) for name, value in
+               session.behaviour.items()}
     return {
         "spks": session.spikes.astype(np.uint8), "brain_area": session.brain_area.astype(str),
         "contrast_left": session.contrast_left, "contrast_right": session.contrast_right,
@@ -47,6 +51,7 @@ def course_entry(index: int) -> dict:
         "feedback_type": session.feedback_type.astype(float),
         "mouse_name": info.mouse_name, "date_exp": info.date_exp,
         "bin_size": session.bin_size, "stim_onset": session.stim_onset, **per_trial,
+        **per_bin,
     }
 
 

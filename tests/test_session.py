@@ -460,3 +460,107 @@ def test_resolve_session_extra_names_take_precedence():
     assert resolve_session("Cori 2016-12-15", extra_names={0: "Cori 2016-12-15"}) == 0
     assert resolve_session("cori_2016-12-15", extra_names={0: "Cori 2016-12-15"}) == 0
     assert resolve_session("Cori 2016-12-17", extra_names={0: "Cori 2016-12-15"}) == 1
+
+
+# =============================================================================================
+# Behaviour in every bin (wheel, pupil, ...) and movement onset
+# =============================================================================================
+def with_wheel(session: Session, wheel: np.ndarray, **events: np.ndarray) -> Session:
+    from dataclasses import replace
+
+    return replace(session, behaviour={"wheel": wheel, "pupil": np.zeros((*wheel.shape, 3))},
+                   events={**session.events, **events})
+
+
+def test_behaviour_follows_select_and_window(session):
+    wheel = np.arange(session.n_trials * session.n_bins, dtype=float).reshape(
+        session.n_trials, session.n_bins)
+    moving = with_wheel(session, wheel)
+    assert moving.behaviour["wheel"].dtype == np.float32
+    cut = moving.select(trials=[5, 2]).window(0.0, 0.2)
+    first = int(np.flatnonzero(session.time >= -1e-9)[0])
+    np.testing.assert_array_equal(cut.behaviour["wheel"], wheel[[5, 2], first:first + 20])
+    assert cut.behaviour["pupil"].shape == (2, 20, 3)
+    rebinned = cut.behaviour_by_trial("wheel", bin_width=0.05)  # mean of 5 bins
+    assert rebinned.shape == (2, 4)
+    np.testing.assert_allclose(rebinned[0, 0], wheel[5, first:first + 5].mean())
+    assert cut.behaviour_by_trial("pupil").shape == (2, 20, 3)
+
+
+def test_behaviour_shape_is_validated(session):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="behaviour\\['wheel'\\] has shape \\(1, 12, 60\\)"):
+        replace(session, behaviour={"wheel": np.zeros((1, 12, 60))})
+    with pytest.raises(ValueError, match="must be numeric"):
+        replace(session, behaviour={"wheel": np.full((12, 60), "x")})
+
+
+def test_missing_behaviour_names_what_is_missing(session):
+    with pytest.raises(ValueError, match="no 'wheel' trace; the behaviour it carries: none"):
+        session.behaviour_by_trial("wheel")
+
+
+def test_latents_by_trial_averages_bins(session):
+    latents = session.latents_by_trial(bin_width=0.05)
+    assert latents.shape == (12, 12, 2)
+    np.testing.assert_allclose(latents[0, 1], session.truth.latents[0, 5:10].mean(axis=0),
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="no true latents"):
+        make_session(with_truth=False).latents_by_trial()
+
+
+def synthetic_wheel(session: Session, onsets: np.ndarray) -> np.ndarray:
+    """A wheel trace: still (tiny noise) until each onset, then a 0.2 s movement of speed 3."""
+    rng = np.random.default_rng(1)
+    wheel = rng.normal(0, 0.05, (session.n_trials, session.n_bins))
+    for trial, onset in enumerate(onsets):
+        if np.isfinite(onset):
+            moving = (session.time >= onset - 1e-9) & (session.time < onset + 0.2)
+            wheel[trial, moving] = 3.0 * (-1) ** trial
+    return wheel
+
+
+def test_movement_onset_from_a_synthetic_wheel_trace(session):
+    from helpers.session import movement_onset
+
+    onsets = np.where(session.response != 0, 0.05 + 0.01 * np.arange(session.n_trials), np.nan)
+    onsets[np.flatnonzero(session.response != 0)[0]] = np.nan  # a go trial that never moved
+    moving = with_wheel(session, synthetic_wheel(session, onsets))
+    found = movement_onset(moving)  # no response_time: the wheel is used
+    go = session.response != 0
+    assert np.isnan(found[~go]).all()  # no-go trials have no onset
+    expected = onsets + 0.5 * session.bin_size  # the centre of the first moving bin
+    np.testing.assert_allclose(found[go], expected[go], atol=1e-9)
+    assert np.isnan(found[np.flatnonzero(go)[0]])
+    # a pre-stimulus movement is ignored; a single-bin twitch below 2 bins is not an onset
+    twitch = moving.behaviour["wheel"].copy()
+    twitch[:, 2:6] = 5.0
+    twitch[:, int(np.flatnonzero(session.time > 0.01)[0])] = 5.0
+    found_twitch = movement_onset(with_wheel(session, twitch))
+    np.testing.assert_allclose(found_twitch[go], expected[go], atol=1e-9)
+    high = movement_onset(moving, method="wheel", threshold=10.0)  # never crossed
+    assert np.isnan(high).all()
+
+
+def test_movement_onset_prefers_response_times(session):
+    from helpers.session import movement_onset
+
+    times = np.linspace(0.2, 0.8, session.n_trials)
+    timed = with_wheel(session, np.zeros((session.n_trials, session.n_bins)),
+                       response_time=times)
+    found = movement_onset(timed)
+    go = session.response != 0
+    np.testing.assert_allclose(found[go], times[go])
+    assert np.isnan(found[~go]).all()
+
+
+def test_movement_onset_bad_input(session):
+    from helpers.session import movement_onset
+
+    with pytest.raises(ValueError, match="no wheel trace and no response times"):
+        movement_onset(session)
+    with pytest.raises(ValueError, match="no response times"):
+        movement_onset(session, method="response_time")
+    with pytest.raises(ValueError, match="method must be one of"):
+        movement_onset(session, method="pupil")

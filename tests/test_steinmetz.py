@@ -256,11 +256,56 @@ def test_corrupted_cache_file(part0):
         load_session(0, source="real", data_dir=part0.parent)
 
 
-def test_cache_from_other_version(part0, monkeypatch):
+def test_cache_from_other_version_is_rebuilt(part0, monkeypatch):
     load_session(0, source="real", data_dir=part0.parent)
     monkeypatch.setattr(steinmetz, "_CACHE_FORMAT", 99)
-    with pytest.raises(DataFormatError, match="another version of helpers"):
+    session = load_session(0, source="real", data_dir=part0.parent)  # rebuilt from the file
+    assert "wheel" in session.behaviour
+    cached = part0.parent / "steinmetz_sessions" / "session_00.npz"
+    assert steinmetz._cache_format(cached) == 99
+
+
+def test_cache_from_other_version_without_course_file(part0, monkeypatch):
+    load_session(0, source="real", data_dir=part0.parent)
+    part0.unlink()
+    monkeypatch.setattr(steinmetz, "_CACHE_FORMAT", 99)
+    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: "cannot reach")
+    with pytest.raises(DataUnavailableError):
         load_session(0, source="real", data_dir=part0.parent)
+    cached = part0.parent / "steinmetz_sessions" / "session_00.npz"
+    assert cached.is_file()  # the stale file was kept: nothing is lost offline
+    with pytest.raises(DataFormatError, match="another version of helpers"):
+        steinmetz._session_from_cache(cached)
+
+
+def test_behaviour_read_from_course_file_and_cached(part0):
+    raw = course_entry(0, "Cori", "2016-12-14")
+    first = read_steinmetz_npz(part0)[0]
+    assert set(first.behaviour) == {"wheel", "pupil"}  # face and licks absent in this file
+    assert first.behaviour["wheel"].shape == (12, 250)  # (1, trials, bins) -> (trials, bins)
+    np.testing.assert_array_equal(first.behaviour["wheel"], raw["wheel"][0])
+    assert first.behaviour["pupil"].shape == (12, 250, 3)
+    np.testing.assert_allclose(first.behaviour["pupil"][..., 2], raw["pupil"][2], rtol=1e-6)
+    cached = load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    again = load_session(0, source="real", data_dir=part0.parent, verbose=False)  # from cache
+    for session in (cached, again):
+        np.testing.assert_array_equal(session.behaviour["wheel"], raw["wheel"][0])
+        assert session.behaviour["pupil"].shape == (12, 250, 3)
+    with np.load(part0.parent / "steinmetz_sessions" / "session_00.npz",
+                 allow_pickle=False) as npz:
+        assert "behaviour_wheel" in npz.files
+    window = again.window(0.0, 0.5).select(trials=[3, 1])
+    np.testing.assert_array_equal(window.behaviour["wheel"], raw["wheel"][0][[3, 1], 50:100])
+
+
+def test_bad_behaviour_array_in_course_file(tmp_path):
+    entry = course_entry(0, "Cori", "2016-12-14")
+    entry["wheel"] = entry["wheel"][0]  # (trials, bins): not the course's (1, trials, bins)
+    with pytest.raises(DataFormatError, match="wheel must be a numeric \\(k, n_trials"):
+        read_steinmetz_npz(write_course_file(tmp_path / "f.npz", [entry]))
+    entry["wheel"] = np.zeros((1, 5, 250))  # wrong number of trials
+    with pytest.raises(DataFormatError, match="behaviour\\['wheel'\\] has shape"):
+        read_steinmetz_npz(write_course_file(tmp_path / "g.npz", [entry]))
 
 
 def test_interrupted_split_leaves_no_file(part0, monkeypatch):

@@ -212,3 +212,30 @@ def test_unknown_acronyms_are_allowed_and_grouped_as_other():
     session = make_session(0, n_trials=20, n_bins=100, area_counts={"XYZ": 3, "VISp": 2,
                                                                      "LGd": 0})
     assert list(session.region) == ["other"] * 3 + ["vis ctx"] * 2
+
+
+# ----------------------------------------------------------------------------- wheel
+def test_simulated_wheel_follows_the_action_latent_and_the_movement_time(small_session):
+    from helpers.session import movement_onset
+
+    session, truth = small_session, small_session.truth
+    wheel = session.behaviour["wheel"]
+    assert wheel.shape == (60, 120) and wheel.dtype == np.float32
+    go = session.response != 0
+    moved = go & (truth["move_time"] < session.time[-1] - 0.3)  # moved inside the window
+    assert moved.sum() > 10
+    action = truth.latents[:, :, LATENT_NAMES.index("action")]
+    # the wheel turns with the action latent, in the direction of the choice
+    signed = np.sign(wheel[moved].sum(axis=1))
+    np.testing.assert_array_equal(signed, session.response[moved])
+    assert np.corrcoef(np.abs(wheel[go]).ravel(), action[go].ravel())[0, 1] > 0.9
+    assert np.abs(wheel[~go]).max() < 0.5 * np.abs(wheel[moved]).max(axis=1).min()
+    # the wheel starts moving within 0.1 s of the true movement time; the response is
+    # registered after it
+    onset = movement_onset(session, method="wheel")
+    assert np.all(np.abs(onset[moved] - truth["move_time"][moved]) < 0.1)
+    response_time = session.events["response_time"]
+    assert np.isnan(response_time[~go]).all()
+    assert np.all(response_time[go] > truth["move_time"][go])
+    again = make_session(3, n_trials=60, n_bins=120, area_counts=SMALL)
+    np.testing.assert_array_equal(again.behaviour["wheel"], wheel)
