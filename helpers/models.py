@@ -95,6 +95,10 @@ class Seq2SeqRNN(nn.Module):
     def __init__(self, n_inputs: int, n_outputs: int,
                  settings: Seq2SeqSettings = RECOMMENDED_SEQ2SEQ, **overrides: object) -> None:
         super().__init__()
+        if not isinstance(settings, Seq2SeqSettings):
+            raise TypeError(f"settings must be a Seq2SeqSettings (e.g. COURSE_SEQ2SEQ), got "
+                            f"{type(settings).__name__}; pass single changes as keywords, "
+                            "e.g. hidden_size=32.")
         unknown = sorted(set(overrides) - {f.name for f in fields(Seq2SeqSettings)})
         if unknown:
             raise TypeError(f"Seq2SeqRNN got unknown setting(s) {unknown}; Seq2SeqSettings "
