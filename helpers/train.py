@@ -235,12 +235,18 @@ def fit(
 
     Raises:
         FloatingPointError: the data contain NaN/inf, or the loss became NaN or infinite.
-        ValueError: inputs and targets disagree on the number of trials, or bad settings.
-        TypeError: an override that is not a field of :class:`FitSettings`.
+        ValueError: inputs and targets disagree on the number of trials, bad settings, or
+            ``on_validation`` without validation.
+        TypeError: ``settings`` that is not a :class:`FitSettings`, or an override that is
+            not one of its fields.
     """
     if not hasattr(model, "loss"):
         raise TypeError(f"{type(model).__name__} has no loss method; use a model from "
                         "helpers.models.")
+    if not isinstance(settings, FitSettings):
+        raise TypeError(f"settings must be a FitSettings (e.g. COURSE_RECIPE), got "
+                        f"{type(settings).__name__}; pass single changes as keywords, "
+                        "e.g. n_iter=300.")
     unknown = sorted(set(overrides) - {f.name for f in fields(FitSettings)})
     if unknown:
         raise TypeError(f"fit got unknown setting(s) {unknown}; FitSettings has "
@@ -250,6 +256,9 @@ def fit(
         raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got "
                          f"n_iter={s.n_iter}, eval_every={s.eval_every}, "
                          f"patience={s.patience}, lr={s.lr}.")
+    if on_validation is not None and s.validation is None:
+        raise ValueError("on_validation is called after each validation check, but "
+                         "validation=None never checks: give a validation fraction or set.")
     device = next(model.parameters()).device
     x, y, val = _prepare_data(inputs, targets, s.validation, s.seed, device)
     if monitor is not None:

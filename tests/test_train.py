@@ -1,11 +1,16 @@
-"""The training loop (helpers.train.fit, chapter 2)."""
+"""The training loop (helpers.train.fit, chapter 2): recipes, early stopping, callbacks,
+learning curves and bad inputs."""
+
+from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
 from helpers.models import Seq2SeqRNN, TrialClassifier
-from helpers.train import History, fit
+from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT, FitSettings, History, fit
 
 
 def _data(n_trials=24, n_bins=15, n_in=6, n_out=5, seed=0):
@@ -165,12 +170,120 @@ def test_history_plot_draws_all_curves():
         "model training", "model validation", "model held-out"]
 
 
-def test_cpu_threads_is_restored():
-    from helpers.train import cpu_threads
+# ------------------------------------------------------------------------------ recipes
+def test_recipes():
+    assert RECOMMENDED_FIT == FitSettings()
+    assert (RECOMMENDED_FIT.n_iter, RECOMMENDED_FIT.lr, RECOMMENDED_FIT.validation) == (
+        2000, 0.01, 0.2)
+    assert (COURSE_RECIPE.n_iter, COURSE_RECIPE.lr, COURSE_RECIPE.validation) == (
+        1000, 0.005, None)
+    assert COURSE_RECIPE.num_threads is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        COURSE_RECIPE.lr = 0.1
+
+
+def test_the_course_recipe_is_passed_positionally():
+    inputs, targets = _data()
+    course = fit(Seq2SeqRNN(6, 5), inputs, targets, COURSE_RECIPE, n_iter=20, progress=False)
+    assert course.n_iterations == 20 and course.val_loss == [] and course.n_val_trials == 0
+    by_hand = fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=20, lr=0.005, validation=None,
+                  num_threads=None, progress=False)
+    assert course.train_loss == by_hand.train_loss
+    assert COURSE_RECIPE.n_iter == 1000  # the override changed this call only
+
+
+def test_unknown_overrides_name_the_settings():
+    inputs, targets = _data()
+    with pytest.raises(TypeError, match=r"unknown setting\(s\) \['epochs'\].*'n_iter'"):
+        fit(Seq2SeqRNN(6, 5), inputs, targets, epochs=10, progress=False)
+    with pytest.raises(TypeError, match="settings must be a FitSettings"):
+        fit(Seq2SeqRNN(6, 5), inputs, targets, {"n_iter": 10}, progress=False)
+
+
+# ------------------------------------------------------------------------------ callbacks
+def test_on_validation_is_called_after_every_validation_check():
+    inputs, targets = _data()
+    calls = []
+    history = fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=20, eval_every=5, progress=False,
+                  on_validation=lambda iteration, loss: calls.append((iteration, loss)))
+    assert [iteration for iteration, _ in calls] == history.val_iterations == [0, 5, 10, 15, 20]
+    assert [loss for _, loss in calls] == history.val_loss
+    assert all(isinstance(i, int) and isinstance(v, float) for i, v in calls)
+
+
+class _Pruned(Exception):
+    """Stands in for optuna.TrialPruned."""
+
+
+def test_an_exception_from_on_validation_stops_training_and_propagates(monkeypatch, capsys):
+    monkeypatch.setenv("HELPERS_PROGRESS", "final")
+    inputs, targets = _data()
+    seen = []
+
+    def prune(iteration, loss):
+        seen.append(iteration)
+        if iteration >= 10:
+            raise _Pruned(f"pruned at {iteration}")
 
     before = torch.get_num_threads()
-    with cpu_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="n_threads"), cpu_threads(0):
-        pass
+    with pytest.raises(_Pruned, match="pruned at 10"):
+        fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=100, eval_every=5, on_validation=prune,
+            num_threads=1)
+    assert seen == [0, 5, 10]
+    assert torch.get_num_threads() == before  # threads restored
+    assert capsys.readouterr().out.count("\n") <= 1  # the bar was closed once, not left open
+
+
+def test_on_validation_needs_validation():
+    inputs, targets = _data()
+    with pytest.raises(ValueError, match="on_validation.*validation=None"):
+        fit(Seq2SeqRNN(6, 5), inputs, targets, validation=None, progress=False,
+            on_validation=lambda iteration, loss: None)
+
+
+# ------------------------------------------------------------------------------ history
+def test_history_names_the_loss_of_the_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    inputs, targets = _data(n_trials=30)
+    rates = fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=5, progress=False)
+    assert rates.loss_name == "Poisson loss"
+    labels = np.array([0, 1] * 15)
+    classifier = fit(TrialClassifier(6, hidden_size=3), inputs, labels, n_iter=5, progress=False)
+    assert classifier.loss_name == "cross-entropy"
+    fig, ax = plt.subplots()
+    assert rates.plot(ax=ax).get_ylabel() == "Poisson loss"
+    assert classifier.plot(ax=ax).get_ylabel() == "cross-entropy"
+    assert ax.get_xlabel() == "iteration"
+    plt.close(fig)
+    assert History().loss_name == "loss"
+
+
+def test_history_describe():
+    stopped = History(train_loss=[1.0] * 139, val_loss=[1.0], best_iteration=90,
+                      stopped_early=True)
+    assert stopped.describe(300) == "stopped early at iteration 139 of 300, kept 90"
+    ran = History(train_loss=[1.0] * 50, val_loss=[1.0], best_iteration=45)
+    assert ran.describe(50) == "ran all 50 iterations, kept 45"
+    assert History(train_loss=[1.0] * 12, best_iteration=12).describe(12) == (
+        "ran all 12 iterations")
+    assert np.isnan(History().best_val_loss)
+
+
+def test_fit_prints_one_summary_line_in_final_mode(monkeypatch, capsys):
+    monkeypatch.setenv("HELPERS_PROGRESS", "final")
+    inputs, targets = _data(n_trials=12)
+    noise = np.random.default_rng(1).poisson(0.4, targets.shape).astype(np.float32)
+    history = fit(Seq2SeqRNN(6, 5, hidden_size=16), inputs, noise, n_iter=400, lr=0.05,
+                  patience=20, eval_every=2, validation=(inputs[:4], targets[:4]),
+                  desc="rate model")
+    assert history.stopped_early
+    captured = capsys.readouterr()
+    assert captured.out == (f"rate model: stopped early at iteration {history.n_iterations} "
+                            f"of 400, kept {history.best_iteration}\n")
+    assert captured.err == ""
+    fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=7, validation=None, desc="plain")
+    assert capsys.readouterr().out == "plain: ran all 7 iterations\n"
