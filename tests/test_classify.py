@@ -7,19 +7,19 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from helpers.baselines import best_achievable_predictions
 from helpers.classify import (
     DEFAULT_RNN,
+    MODELS,
+    PLAIN_RNN,
     InputScaler,
-    balanced_class_weights,
-    best_achievable_predictions,
-    check_labels,
     cross_validate,
     fit_rnn,
-    make_folds,
     permutation_test,
-    trial_counts,
 )
-from helpers.data import Session, Truth
+from helpers.evaluation import LABELS
+from helpers.session import Session, Truth
+from helpers.splits import check_labels
 
 FAST = replace(DEFAULT_RNN, hidden_size=4, n_iter=40, patience=20)
 
@@ -52,21 +52,25 @@ def toy_result(toy: Session):
 
 
 # ------------------------------------------------------------------------------ inputs
-def test_trial_counts_select_the_window_and_sum_bins(toy: Session) -> None:
-    counts = trial_counts(toy, window=(0.0, 0.2))
-    assert counts.shape == (60, 20, 10)
-    np.testing.assert_array_equal(counts, toy.spikes.transpose(1, 2, 0))
-    coarse = trial_counts(toy, window=(0.0, 0.2), bin_width=0.05)
-    assert coarse.shape == (60, 4, 10)
-    np.testing.assert_array_equal(coarse.sum(axis=1), counts.sum(axis=1))
-    assert trial_counts(toy, window=(0.05, 0.1)).shape == (60, 5, 10)
+def test_the_pipeline_reads_the_window_in_seconds_and_the_rnn_bins(toy: Session) -> None:
+    result = cross_validate(toy, window=(0.0, 0.2), settings=replace(FAST, n_iter=2),
+                            models=("rnn", "majority"), n_splits=3, n_repeats=1)
+    assert result.counts.shape == (60, 4, 10)  # 20 bins of 10 ms summed into 4 of 50 ms
+    np.testing.assert_array_equal(result.counts, toy.window(0.0, 0.2).spikes_by_trial(0.05))
+    np.testing.assert_array_equal(result.counts.sum(axis=1), toy.spikes.sum(axis=2).T)
+    short = cross_validate(toy, window=(0.05, 0.1), settings=replace(FAST, n_iter=2,
+                                                                    bin_width=None),
+                           models=("rnn",), n_splits=3, n_repeats=1)
+    assert short.counts.shape == (60, 5, 10)
 
 
-@pytest.mark.parametrize(("window", "bin_width"), [((1.0, 2.0), None), ((0.0, 0.2), 0.03),
-                                                   ((0.0, 0.2), 0.015)])
-def test_trial_counts_bad_window_or_bin_width(toy: Session, window, bin_width) -> None:
-    with pytest.raises(ValueError):
-        trial_counts(toy, window=window, bin_width=bin_width)
+@pytest.mark.parametrize(("window", "bin_width", "message"), [
+    ((1.0, 2.0), None, "its bins span"), ((0.0, 0.2), 0.03, "must be a multiple"),
+    ((0.0, 0.2), 0.015, "must be a multiple"), ((0.2, 0.0), None, "end > start")])
+def test_bad_window_or_bin_width(toy: Session, window, bin_width, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        cross_validate(toy, window=window, settings=replace(FAST, bin_width=bin_width),
+                       n_splits=3, n_repeats=1)
 
 
 def test_scaler_uses_training_statistics_only() -> None:
@@ -98,41 +102,18 @@ def test_scaler_projects_on_whitened_principal_components() -> None:
         InputScaler(standardize=False, n_components=3).fit(counts)
 
 
-# ------------------------------------------------------------------------------- folds
-def test_folds_are_stratified_disjoint_and_cover_every_trial_once_per_repeat() -> None:
-    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
-    folds = make_folds(labels, n_splits=4, n_repeats=2, seed=0)
-    assert len(folds) == 8
-    for repeat in range(2):
-        tested = np.concatenate([test for _, test in folds[4 * repeat:4 * repeat + 4]])
-        np.testing.assert_array_equal(np.sort(tested), np.arange(60))
-    for train, test in folds:
-        assert not np.intersect1d(train, test).size
-        assert len(train) + len(test) == 60
-        assert labels[test].mean() == pytest.approx(2 / 3, abs=0.05)
-
-
-def test_folds_are_reproducible() -> None:
-    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
-    same = make_folds(labels, seed=3), make_folds(labels, seed=3)
-    for (train_a, test_a), (train_b, test_b) in zip(*same, strict=True):
-        np.testing.assert_array_equal(train_a, train_b)
-        np.testing.assert_array_equal(test_a, test_b)
-    other = make_folds(labels, seed=4)
-    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(same[0], other, strict=True))
-
-
-def test_class_weights_equalise_the_classes() -> None:
-    labels = np.r_[np.ones(30, int), np.zeros(10, int)]
-    weights = balanced_class_weights(labels)
-    np.testing.assert_allclose(weights, [2.0, 2 / 3])
-    assert weights[0] * 10 == pytest.approx(weights[1] * 30)
+# ------------------------------------------------------------------------------ the RNN
+def test_recipes() -> None:
+    assert DEFAULT_RNN.cell == "gru" and PLAIN_RNN.cell == "rnn"
+    assert PLAIN_RNN.validation_fraction == 0 and PLAIN_RNN.bin_width is None
+    assert MODELS == ("rnn", "logistic", "majority", "best achievable")
+    assert all(model in LABELS for model in MODELS)
 
 
 @pytest.mark.parametrize("balance", ["weights", "undersample"])
 def test_rnn_never_sees_a_test_trial(toy: Session, balance: str) -> None:
     labels = toy.is_correct.astype(int)
-    counts = trial_counts(toy, bin_width=0.05)
+    counts = toy.window(0.0, 0.2).spikes_by_trial(0.05)
     train_idx = np.arange(0, 60, 2)
     fitted = fit_rnn(counts, labels, train_idx, settings=FAST, balance=balance, seed=0)
     assert set(fitted.fit_idx) <= set(train_idx)
@@ -170,7 +151,14 @@ def test_scores_and_summaries(toy_result) -> None:
     assert low <= mean <= high
     assert toy_result.confusion("rnn").sum() == 60
     assert np.all(toy_result.out_of_fold("logistic", repeat=1) >= 0)
-    assert list(toy_result.table().index) == list(toy_result.models)
+    table = toy_result.table()
+    assert list(table.index) == list(toy_result.models)
+    assert list(table.columns) == ["label", "metric", "score", "low", "high", "interval"]
+    assert (table["metric"] == "balanced accuracy").all()
+    assert table.loc["rnn", "label"] == "RNN"
+    assert table.loc["rnn", ["score", "low", "high"]].tolist() == pytest.approx(
+        [mean, low, high])
+    assert (table["interval"] == "95% corrected resampled t over folds").all()
     with pytest.raises(KeyError):
         toy_result.scores("best achievable")
 
