@@ -10,7 +10,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers.session import Session  # noqa: E402
 from helpers.plotting import (  # noqa: E402
     REGION_COLORS,
     plot_psth,
@@ -20,6 +19,7 @@ from helpers.plotting import (  # noqa: E402
     psychometric,
     region_order,
 )
+from helpers.session import Session  # noqa: E402
 
 
 @pytest.fixture
