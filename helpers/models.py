@@ -1,7 +1,8 @@
-"""The book's two RNNs: a many-to-many rate model and a many-to-one trial classifier.
+"""The book's RNNs: many-to-many rate models (chapter 2's, and chapter 5's causal one with a
+named latent layer) and a many-to-one trial classifier.
 
-Both take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and both expose a
-``loss`` method so that :func:`helpers.train.fit` can train either one.
+All take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and all expose a
+``loss`` method so that :func:`helpers.train.fit` can train any of them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import nn
 from helpers.metrics import RATE_FLOOR, poisson_loss
 
 __all__ = ["Seq2SeqSettings", "RECOMMENDED_SEQ2SEQ", "COURSE_SEQ2SEQ", "Seq2SeqRNN",
-           "TrialClassifier"]
+           "LatentSettings", "RECOMMENDED_LATENT", "LatentRNN", "TrialClassifier"]
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -156,6 +157,83 @@ class Seq2SeqRNN(nn.Module):
         rates, latents = self(x.to(device))
         self.train(was_training)
         return rates.cpu().numpy(), latents.cpu().numpy()
+
+
+@dataclass(frozen=True)
+class LatentSettings:
+    """How a :class:`LatentRNN` is built; the defaults are the ones chapter 5 recommends.
+
+    Attributes:
+        hidden_size: units of the causal GRU (its running state).
+        n_factors: size of the latent layer between the recurrent state and the readout:
+            the low-dimensional quantity chapter 5 interprets.
+        cell: ``"gru"`` (recommended), ``"rnn"`` or ``"lstm"``; always unidirectional.
+        log_inputs: feed ``log(1 + spikes)`` (see :class:`Seq2SeqSettings`).
+        input_dropout: silence each input count with this probability during training.
+    """
+
+    hidden_size: int = 32
+    n_factors: int = 8
+    cell: str = "gru"
+    log_inputs: bool = True
+    input_dropout: float = 0.3
+
+
+#: The latent model chapter 5 recommends (the defaults of :class:`LatentSettings`).
+RECOMMENDED_LATENT = LatentSettings()
+
+
+class LatentRNN(Seq2SeqRNN):
+    """A causal rate model with a named latent layer: spikes -> GRU -> factors -> rates.
+
+    Chapter 2's rate model, made unidirectional, with a small linear layer (the *factors*)
+    between the recurrent state and the readout, as in LFADS: the rates of all target neurons
+    are a fixed function of these few numbers, so they are the model's latent state. Being
+    causal, the factors in bin ``t`` depend only on spikes up to ``t`` (a running state you
+    can interpret in time; a bidirectional network mixes in the future). Trained with
+    :func:`helpers.train.fit` like :class:`Seq2SeqRNN`.
+
+    Args:
+        n_inputs: number of input neurons.
+        n_outputs: number of target neurons whose rates are predicted.
+        settings: the architecture (:class:`LatentSettings`).
+        **overrides: fields of :class:`LatentSettings` to change, e.g. ``n_factors=4``.
+    """
+
+    def __init__(self, n_inputs: int, n_outputs: int,
+                 settings: LatentSettings = RECOMMENDED_LATENT, **overrides: object) -> None:
+        nn.Module.__init__(self)
+        if not isinstance(settings, LatentSettings):
+            raise TypeError(f"settings must be a LatentSettings, got {type(settings).__name__}.")
+        unknown = sorted(set(overrides) - {f.name for f in fields(LatentSettings)})
+        if unknown:
+            raise TypeError(f"LatentRNN got unknown setting(s) {unknown}; LatentSettings has "
+                            f"{[f.name for f in fields(LatentSettings)]}.")
+        settings = replace(settings, **overrides)
+        if not 0 <= settings.input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1), got {settings.input_dropout!r}.")
+        if not isinstance(settings.n_factors, (int, np.integer)) or settings.n_factors < 1:
+            raise ValueError(f"n_factors must be a positive integer, got "
+                             f"{settings.n_factors!r}.")
+        self.settings = settings
+        self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, settings.hidden_size
+        self.n_factors = settings.n_factors
+        self.bidirectional, self.log_inputs = False, settings.log_inputs
+        self.dropout = nn.Dropout(settings.input_dropout)
+        self.rnn = _make_recurrent(settings.cell, n_inputs, settings.hidden_size, 1)
+        self.factors = nn.Linear(settings.hidden_size, settings.n_factors)
+        self.readout = nn.Linear(settings.n_factors, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and factors
+        ``(n_trials, n_bins, n_factors)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
+        _check_input(x, self.n_inputs)
+        if self.log_inputs:
+            x = torch.log1p(x)
+        hidden, _ = self.rnn(self.dropout(x))
+        factors = self.factors(hidden)
+        rates = nn.functional.softplus(self.readout(factors)) + RATE_FLOOR
+        return rates, factors
 
 
 class _ZeroInitLinear(nn.Linear):

@@ -232,3 +232,57 @@ def test_classifier_neurons_first_input_gets_a_clear_error() -> None:
     model = TrialClassifier(5)
     with pytest.raises(ValueError, match=r"session.spikes_by_trial\(\)"):
         model(torch.zeros(5, 10, 7))
+
+
+# ============================================================================ LatentRNN
+def test_latent_rnn_shapes_and_defaults():
+    from helpers.models import RECOMMENDED_LATENT, LatentRNN, LatentSettings
+
+    model = LatentRNN(7, 5)
+    assert model.settings == RECOMMENDED_LATENT == LatentSettings()
+    assert not model.rnn.bidirectional and isinstance(model.rnn, torch.nn.GRU)
+    rates, factors = model(torch.rand(3, 11, 7))
+    assert rates.shape == (3, 11, 5) and factors.shape == (3, 11, RECOMMENDED_LATENT.n_factors)
+    assert (rates >= RATE_FLOOR).all()
+    rates_np, factors_np = LatentRNN(7, 5, n_factors=3).predict(np.ones((2, 4, 7)))
+    assert rates_np.shape == (2, 4, 5) and factors_np.shape == (2, 4, 3)
+
+
+def test_latent_rnn_is_causal():
+    """Changing the input at time t leaves every output before t unchanged."""
+    from helpers.models import LatentRNN
+
+    torch.manual_seed(0)
+    model = LatentRNN(6, 4).eval()
+    x = torch.poisson(torch.full((2, 20, 6), 0.5))
+    changed = x.clone()
+    changed[:, 12:] += 3.0
+    with torch.no_grad():
+        (rates, factors), (rates2, factors2) = model(x), model(changed)
+    torch.testing.assert_close(rates[:, :12], rates2[:, :12])
+    torch.testing.assert_close(factors[:, :12], factors2[:, :12])
+    assert not torch.allclose(factors[:, 12:], factors2[:, 12:])
+
+
+def test_latent_rnn_trains_with_fit():
+    from helpers.models import LatentRNN
+
+    rng = np.random.default_rng(0)
+    drive = np.sin(np.linspace(0, 6, 30))[None, :, None] + rng.normal(0, 0.3, (40, 1, 1))
+    spikes = rng.poisson(np.exp(drive + np.zeros((1, 1, 10)))).astype(np.float32)
+    model = LatentRNN(6, 4, n_factors=2, hidden_size=8)
+    history = fit(model, spikes[..., :6], spikes[..., 6:], n_iter=60, seed=0, progress=False)
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_latent_rnn_bad_settings():
+    from helpers.models import LatentRNN
+
+    with pytest.raises(TypeError, match="unknown setting"):
+        LatentRNN(3, 2, bidirectional=True)
+    with pytest.raises(ValueError, match="n_factors must be a positive integer"):
+        LatentRNN(3, 2, n_factors=0)
+    with pytest.raises(TypeError, match="must be a LatentSettings"):
+        LatentRNN(3, 2, RECOMMENDED_SEQ2SEQ)
+    with pytest.raises(ValueError, match="Expected spikes shaped"):
+        LatentRNN(3, 2)(torch.zeros(2, 5, 4))
