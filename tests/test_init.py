@@ -69,6 +69,12 @@ def test_every_module_defines_all_and_its_names_exist(name):
     assert len(set(module.__all__)) == len(module.__all__), f"duplicates in {name}.__all__"
 
 
+@pytest.mark.parametrize("name", MODULES)
+def test_every_module_has_its_own_test_file(name):
+    """Tests mirror modules: helpers/<module>.py is tested in tests/test_<module>.py."""
+    assert (ROOT / "tests" / f"test_{name}.py").is_file(), f"no tests/test_{name}.py"
+
+
 def test_top_level_names():
     from helpers.runtime import get_device, set_seed
     from helpers.session import Session
