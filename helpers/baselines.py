@@ -281,6 +281,10 @@ def baseline_rates(data: CoSmoothingData, split: CoSmoothingSplit, conditions: n
         spikes per bin.
     """
     conditions = np.asarray(conditions)
+    n_trials = len(np.union1d(split.train_trials, split.test_trials))
+    if len(conditions) != n_trials:
+        raise ValueError(f"conditions has {len(conditions)} rows but the split covers {n_trials} "
+                         "trials: pass one condition per trial of the session.")
     glm = fit_smoothing_glm(data.train_inputs, data.train_targets, sigmas=glm_sigmas,
                             alphas=glm_alphas, seed=seed)
     psth = fit_condition_psth(data.train_targets, conditions[split.train_trials], seed=seed)

@@ -120,6 +120,8 @@ class ProgressBar(tqdm):
     Call :meth:`finish` with a sentence saying how the loop ended (e.g. "stopped early at
     iteration 139, kept 90"): a live bar shows it as its last postfix, and in ``final`` mode it
     is the one line printed, on standard output, so it stays in order with the cell's prints.
+    Use it on a bar advanced by hand (``total=...``, :meth:`update`): a bar that wraps an
+    iterable closes itself, printing its own last line, when the loop runs out.
     """
 
     def __init__(self, iterable: Iterable | None = None, *, desc: str = "", enabled: bool = True,

@@ -120,6 +120,8 @@ def test_baseline_rates_on_a_co_smoothing_split(split_session):
 def test_baseline_rates_rejects_true_rates_in_the_session_layout(split_session):
     session, split, data, _ = split_session
     conditions = np.c_[session.contrast_left, session.contrast_right]
+    with pytest.raises(ValueError, match="conditions has 16 rows but the split covers 80"):
+        baselines.baseline_rates(data, split, conditions[split.test_trials])
     with pytest.raises(ValueError, match="spikes_by_trial"):
         baselines.baseline_rates(data, split, conditions, glm_sigmas=(4.0,), glm_alphas=(1.0,),
                                  true_rates=session.truth.rates)
