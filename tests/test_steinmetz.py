@@ -459,6 +459,19 @@ def test_data_dir(tmp_path, monkeypatch):
     assert steinmetz.data_dir(tmp_path) == tmp_path
 
 
+def test_describe_data_dir_hides_absolute_paths_where_it_can(tmp_path, monkeypatch):
+    home, work = tmp_path / "home", tmp_path / "elsewhere" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    assert steinmetz.describe_data_dir(work / "data") == "data"
+    assert steinmetz.describe_data_dir(home / ".cache" / "steinmetz") == "~/.cache/steinmetz"
+    outside = tmp_path / "shared" / "cache"
+    assert steinmetz.describe_data_dir(outside) == str(outside)  # nothing shorter is true
+    monkeypatch.setenv("STEINMETZ_DATA_DIR", str(work / "cache"))
+    assert steinmetz.describe_data_dir() == "cache"
+
+
 def test_available_source(part0, monkeypatch, offline):
     directory = part0.parent
     assert steinmetz.available_source(0, data_dir=directory).startswith("real (cached")
