@@ -312,29 +312,35 @@ def make_driver(browser: str, chromedriver: str):
     return driver
 
 
-def set_width(driver, width: int) -> None:
-    """Make the page's viewport exactly `width` px wide (the window adds no chrome headless)."""
+def set_width(driver, width: int, height: int = HEIGHT) -> None:
+    """Make the page's viewport exactly `width` x `height` px (headless: no window chrome)."""
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": width < 600})
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
 
 
-def screenshot(driver, target: Path) -> list[Path]:
-    """Full-page PNG(s) of the current page: one file per SCREENSHOT_PART_PX of height."""
+def screenshot(driver, target: Path, width: int) -> list[Path]:
+    """Full-page PNG(s) of the current page: one file per SCREENSHOT_PART_PX of height.
+
+    The viewport is stretched to each part's height and scrolled there (Chromium's
+    captureBeyondViewport mis-renders long pages), then set back to the window's height.
+    """
     import base64
 
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    width = int(driver.execute_script("return document.documentElement.scrollWidth"))
     parts = max(1, -(-height // SCREENSHOT_PART_PX))
     written = []
-    for part in range(parts):
-        top = part * SCREENSHOT_PART_PX
-        clip = {"x": 0, "y": top, "width": width,
-                "height": min(SCREENSHOT_PART_PX, height - top), "scale": 1}
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True, "clip": clip})
-        path = target if parts == 1 else target.with_name(f"{target.stem}-{part + 1}.png")
-        path.write_bytes(base64.b64decode(shot["data"]))
-        written.append(path)
+    try:
+        for part in range(parts):
+            top = part * SCREENSHOT_PART_PX
+            set_width(driver, width, min(SCREENSHOT_PART_PX, height - top))
+            driver.execute_script("window.scrollTo(0, arguments[0]);", top)
+            shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+            path = target if parts == 1 else target.with_name(f"{target.stem}-{part + 1}.png")
+            path.write_bytes(base64.b64decode(shot["data"]))
+            written.append(path)
+    finally:
+        set_width(driver, width)
+        driver.execute_script("window.scrollTo(0, 0);")
     return written
 
 
@@ -388,7 +394,7 @@ def main() -> int:
                 problems += measure_problems(page, width_name, m)
                 shot = SCREENSHOTS / f"{Path(page).with_suffix('').as_posix().replace('/', '__')}"
                 counts["shots"] += len(screenshot(driver, shot.with_name(
-                    f"{shot.name}-{width_name}.png")))
+                    f"{shot.name}-{width_name}.png"), width))
                 counts["loads"] += 1
                 # console, overflow, images, outputs, solutions, stubs, stray errors
                 counts["checks"] += 7

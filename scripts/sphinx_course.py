@@ -10,7 +10,8 @@ What it changes in the HTML, and why (issue 12; `scripts/check_browser.py` holds
   the HTML builder was initialised; Sphinx 7.4 stores that one script twice (once with filename
   None, once with ""), so every page declared the constant twice and logged a SyntaxError. Pages
   get each script once.
-- Search: the theme showed a second search field in the top navbar, next to the sidebar's.
+- Theme: the theme showed a second search field in the top navbar, next to the sidebar's; its
+  empty default colour mode logged a console error on a reader's first page.
 - Bibliography: labels read "Steinmetz et al., 2019", like the author-year citations in the
   text, instead of pybtex's alpha labels ("CvMerrienboerG+14").
 - API page: dataclass signatures show neither private fields (`_name`) nor `<factory>`
@@ -132,11 +133,13 @@ def skip_private_fields(app: Sphinx, what: str, name: str, obj: Any, skip: bool,
     return True if name.startswith("_") and not name.startswith("__") else None
 
 
-def hide_navbar_search(app: Sphinx, config: Any) -> None:
-    """One search field (the sidebar's): none in the top navbar."""
+def theme_options(app: Sphinx, config: Any) -> None:
+    """One search field (the sidebar's, none in the top navbar); an explicit colour mode (the
+    theme's empty default logged "Got invalid theme mode" on a reader's first page)."""
     options = dict(config.html_theme_options or {})
     options.setdefault("navbar_persistent", [])
     config.html_theme_options = options
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
 
 
 MAX_VALUE_CHARS = 60
@@ -236,7 +239,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     register_plugin("pybtex.style.formatting", "course_author_year",
                     _make_formatting_style(AuthorYearLabels), force=True)
     app.add_post_transform(ExercisePresentation)
-    app.connect("config-inited", hide_navbar_search)
+    app.connect("config-inited", theme_options)
     app.connect("html-page-context", dedupe_scripts)
     app.connect("autodoc-process-signature", process_signature)
     app.connect("autodoc-skip-member", skip_private_fields)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from docutils import nodes
+from docutils.utils import new_document
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -20,6 +22,7 @@ from check_browser import (  # noqa: E402
     site_pages,
 )
 from sphinx_course import (  # noqa: E402
+    ExercisePresentation,
     author_year_label,
     clean_signature,
     is_solution_source,
@@ -130,3 +133,45 @@ def test_bibliography_labels_match_author_year_citations() -> None:
         "Steinmetz et al., 2019")
     assert author_year_label(["Ojala", "Garriga"], "2010") == "Ojala and Garriga, 2010"
     assert author_year_label(["Cho"], "2014") == "Cho, 2014"
+
+
+def code_cell(source: str, tags: list[str], output: str) -> nodes.container:
+    """A code cell as myst-nb puts it in the doctree: source container, output container."""
+    cell = nodes.container(nb_element="cell_code", cell_metadata={"tags": tags}, classes=["cell"])
+    source_box = nodes.container(nb_element="cell_code_source", classes=["cell_input"])
+    source_box += nodes.literal_block(source, source)
+    output_box = nodes.container(nb_element="cell_code_output", classes=["cell_output"])
+    output_box += nodes.literal_block(output, output)
+    cell += [source_box, output_box]
+    return cell
+
+
+def test_stub_shows_a_note_and_the_whole_solution_is_collapsed() -> None:
+    document = new_document("chapter")
+    stub = code_cell('x = ...\nraise NotImplementedError("Student exercise: x")',
+                     ["raises-exception"], "Traceback (most recent call last):\nNotImplemented")
+    solution = code_cell("# Solution\nx = 1\nprint(x)", ["hide-input"], "1")
+    plain = code_cell("print(2)", [], "2")
+    document += [stub, solution, plain]
+    ExercisePresentation(document).run()
+    assert "Traceback" not in stub.astext() and "Your turn" in stub.astext()
+    assert "x = ..." in stub.astext()  # the stub's code stays visible
+    assert "exercise-stub" in stub["classes"]
+    assert solution["hide_mode"] == "all"  # code and output behind one toggle
+    assert solution["prompt_show"] == "Show solution"
+    assert "hide_mode" not in plain and plain.astext().endswith("2")
+
+
+def test_label_style_reads_bibtex_names_and_disambiguates_years() -> None:
+    from pybtex.database import parse_string
+    from sphinx_course import _make_label_style
+
+    bib = parse_string(r"""
+        @article{a, author = {Cho, K. and van Merri{\"e}nboer, B. and Bengio, Y.}, year = {2014}}
+        @article{b, author = {Ojala, M. and Garriga, G.}, year = {2010}}
+        @article{c, author = {Ojala, M. and Garriga, G.}, year = {2010}}
+        @article{d, author = {van Merri{\"e}nboer, B.}, year = {2015}}
+    """, "bibtex")
+    labels = list(_make_label_style()().format_labels(bib.entries.values()))
+    assert labels == ["Cho et al., 2014", "Ojala and Garriga, 2010a", "Ojala and Garriga, 2010b",
+                      "van Merriënboer, 2015"]
