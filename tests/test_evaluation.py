@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from helpers import baselines
-from helpers.evaluation import LABELS, score_rates, score_table
+from helpers.evaluation import LABELS, relation, score_rates, score_table
 from helpers.metrics import bits_per_spike
 from helpers.splits import co_smoothing_split
 from helpers.surrogate import make_session
@@ -99,3 +99,19 @@ def test_score_rates_rejects_unknown_names_and_shapes(split_session):
         score_rates({"flat": truth.test_targets[0]}, data.test_targets[0])
     with pytest.raises(ValueError, match="at least one prediction"):
         score_rates({}, data.test_targets)
+
+
+# ----------------------------------------------------------------------------- conclusions
+@pytest.mark.parametrize(("low", "high", "reference", "expected"), [
+    (0.1, 0.3, 0, "above 0"), (-0.3, -0.1, 0, "below 0"), (-0.1, 0.2, 0, "overlaps 0"),
+    (0.5, 0.5, 0.5, "overlaps 0.5"), (0.61, 0.7, 0.5, "above 0.5"), (0.2, 0.9, 1, "below 1"),
+])
+def test_relation_words_where_an_interval_lies(low, high, reference, expected):
+    assert relation(low, high, reference) == expected
+
+
+def test_relation_rejects_a_reversed_interval():
+    with pytest.raises(ValueError, match="low <= high"):
+        relation(0.3, 0.1, 0)
+    with pytest.raises(ValueError, match="low <= high"):
+        relation(np.nan, 0.1, 0)
