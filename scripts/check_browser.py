@@ -8,7 +8,7 @@ opens each page at desktop (1366 px) and phone (390 px) widths and fails on:
 - an image from the site that did not load;
 - horizontal overflow: the page is wider than the window, at either width;
 - an output line wider than its box at desktop width (a table, or a text line that would need
-  sideways scrolling);
+  sideways scrolling), or a display equation wider than the text column at desktop width;
 - an exercise solution not collapsed (its code and output must be hidden behind a toggle that
   says "solution"), or a stub that shows a traceback instead of its "Your turn" note;
 - an error output outside an exercise stub;
@@ -125,6 +125,8 @@ class Measures:
     images: int = 0
     wide_outputs: list[str] = field(default_factory=list)
     outputs: int = 0
+    wide_equations: list[str] = field(default_factory=list)
+    equations: int = 0
     solutions: int = 0
     open_solutions: list[str] = field(default_factory=list)
     unlabelled_solutions: list[str] = field(default_factory=list)
@@ -144,6 +146,8 @@ def measure_problems(page: str, width: str, m: Measures) -> list[str]:
     problems += [f"{where}: image did not load: {src}" for src in m.broken_images]
     if width == "desktop":
         problems += [f"{where}: output wider than its box: {text}" for text in m.wide_outputs]
+        problems += [f"{where}: display equation wider than the column: {text}"
+                     for text in m.wide_equations]
     problems += [f"{where}: exercise solution not collapsed: {t}" for t in m.open_solutions]
     problems += [f"{where}: solution toggle does not say 'solution': {t}"
                  for t in m.unlabelled_solutions]
@@ -178,6 +182,7 @@ Promise.all([waitMath, imagesDone]).then(() => {
   const view = root.clientWidth;
   const out = {doc_width: root.scrollWidth, view_width: view, overflowing: [],
     broken_images: [], external_images: 0, images: 0, wide_outputs: [], outputs: 0,
+    wide_equations: [], equations: 0,
     solutions: 0, open_solutions: [], unlabelled_solutions: [], stubs: 0,
     stubs_with_traceback: [], stray_errors: []};
   if (out.doc_width > view + 1) {
@@ -208,6 +213,11 @@ Promise.all([waitMath, imagesDone]).then(() => {
       pre.style.whiteSpace = saved;
     }
     if (wide && box.checkVisibility()) out.wide_outputs.push(text);
+  }
+  for (const eq of document.querySelectorAll("mjx-container[display='true'], div.math")) {
+    if (eq.matches("div.math") && eq.querySelector("mjx-container")) continue;
+    out.equations++;
+    if (eq.scrollWidth > eq.clientWidth + 1) out.wide_equations.push(snippet(eq).slice(0, 60));
   }
   for (const cell of document.querySelectorAll("div.cell")) {
     const source = cell.querySelector("div.cell_input pre");
@@ -376,8 +386,8 @@ def main() -> int:
               "measured unrendered.")
     driver = make_driver(*found)
     problems: list[str] = []
-    counts = dict(loads=0, checks=0, images=0, external=0, outputs=0, solutions=0, stubs=0,
-                  shots=0)
+    counts = dict(loads=0, checks=0, images=0, external=0, outputs=0, equations=0, solutions=0,
+                  stubs=0, shots=0)
     try:
         for width_name, width in WIDTHS.items():
             set_width(driver, width)
@@ -396,12 +406,13 @@ def main() -> int:
                 counts["shots"] += len(screenshot(driver, shot.with_name(
                     f"{shot.name}-{width_name}.png"), width))
                 counts["loads"] += 1
-                # console, overflow, images, outputs, solutions, stubs, stray errors
-                counts["checks"] += 7
+                # console, overflow, images, outputs, equations, solutions, stubs, stray errors
+                counts["checks"] += 8
                 counts["images"] += m.images
                 counts["external"] += external + m.external_images
                 if width_name == "desktop":
                     counts["outputs"] += m.outputs
+                    counts["equations"] += m.equations
                     counts["solutions"] += m.solutions
                     counts["stubs"] += m.stubs
         driver.get(f"{base}search.html?q={SEARCH_TERM}")
@@ -416,7 +427,8 @@ def main() -> int:
         print("BROWSER CHECK:", problem)
     print(f"browser check: {len(pages)} pages x {len(WIDTHS)} widths = {counts['loads']} page "
           f"loads, {counts['checks']} checks, {counts['images']} images loaded, "
-          f"{counts['outputs']} outputs measured, {counts['solutions']} solutions and "
+          f"{counts['outputs']} outputs and {counts['equations']} display equations measured, "
+          f"{counts['solutions']} solutions and "
           f"{counts['stubs']} stubs, search {SEARCH_TERM!r}: "
           f"{result['results']} result(s); {counts['external']} resources on other hosts not "
           f"checked (offline); {counts['shots']} screenshots in "

@@ -85,12 +85,14 @@ def test_measure_problems_name_each_failure() -> None:
     assert measure_problems("a.html", "phone", clean) == []
     bad = Measures(doc_width=447, view_width=390, overflowing=["code (447 px)"],
                    broken_images=["http://127.0.0.1/x.png"], wide_outputs=["a" * 150],
+                   wide_equations=["e_k = ..."],
                    open_solutions=["# Solution"], unlabelled_solutions=["Show code cell"],
                    stubs_with_traceback=["def f():"], stray_errors=["ValueError: x"])
     problems = measure_problems("a.html", "desktop", bad)
-    assert len(problems) == 7
+    assert len(problems) == 8
     assert "447 px wide in a 390 px window" in problems[0]
-    # output width is judged at desktop width only: a phone scrolls wide outputs in their box
+    # output and equation widths are judged at desktop width only: a phone scrolls them in
+    # their own box
     assert len(measure_problems("a.html", "phone", bad)) == 6
 
 
