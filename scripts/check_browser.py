@@ -49,8 +49,8 @@ NOT_PAGES = ("_static", "_sources", "_images", "reports", "_downloads")
 SCREENSHOT_PART_PX = 12000  # Chromium cannot capture much taller than 16k px in one image
 
 
-__all__ = ["Measures", "console_problems", "find_browser", "main", "measure_problems",
-           "rewrite_html", "site_pages"]
+__all__ = ["Measures", "check_pages", "console_problems", "find_browser", "main",
+           "measure_problems", "rewrite_html", "site_pages"]
 
 
 def site_pages(site: Path) -> list[str]:
@@ -364,30 +364,23 @@ def skip(reason: str) -> int:
     return 0
 
 
-def main() -> int:
-    start = time.monotonic()
-    if not (SITE / "index.html").exists():
-        print(f"BROWSER CHECK FAILED: no built site at {SITE}; run `make book` first.")
-        return 1
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return skip("Selenium is not installed")
-    found = find_browser()
-    if found is None:
-        return skip("no Chromium with chromedriver found")
-    pages = site_pages(SITE)
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
-    server = start_server(SITE)
+def check_pages(site: Path, browser: tuple[str, str], screenshots: Path | None,
+                search: str | None = SEARCH_TERM) -> tuple[list[str], dict[str, int]]:
+    """Open every page of `site` at each width; the problems found and what was counted.
+
+    `screenshots`: the folder for the PNGs (emptied first), or None for none. `search`: the term
+    searched on search.html (None: no search check).
+    """
+    pages = site_pages(site)
+    if screenshots is not None:
+        shutil.rmtree(screenshots, ignore_errors=True)
+        screenshots.mkdir(parents=True)
+    server = start_server(site)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    if not Handler.local_mathjax:
-        print("browser check: no local MathJax (run `make setup` with npm): equations are "
-              "measured unrendered.")
-    driver = make_driver(*found)
     problems: list[str] = []
-    counts = dict(loads=0, checks=0, images=0, external=0, outputs=0, equations=0, solutions=0,
-                  stubs=0, shots=0)
+    counts = dict(pages=len(pages), loads=0, checks=0, images=0, external=0, outputs=0,
+                  equations=0, solutions=0, stubs=0, shots=0, search_results=0)
+    driver = make_driver(*browser)
     try:
         for width_name, width in WIDTHS.items():
             set_width(driver, width)
@@ -402,37 +395,55 @@ def main() -> int:
                 console, external = console_problems(driver.get_log("browser"))
                 problems += [f"{page} @ {width_name}: {p}" for p in console]
                 problems += measure_problems(page, width_name, m)
-                shot = SCREENSHOTS / f"{Path(page).with_suffix('').as_posix().replace('/', '__')}"
-                counts["shots"] += len(screenshot(driver, shot.with_name(
-                    f"{shot.name}-{width_name}.png"), width))
+                if screenshots is not None:
+                    name = Path(page).with_suffix("").as_posix().replace("/", "__")
+                    counts["shots"] += len(screenshot(
+                        driver, screenshots / f"{name}-{width_name}.png", width))
                 counts["loads"] += 1
                 # console, overflow, images, outputs, equations, solutions, stubs, stray errors
                 counts["checks"] += 8
                 counts["images"] += m.images
                 counts["external"] += external + m.external_images
                 if width_name == "desktop":
-                    counts["outputs"] += m.outputs
-                    counts["equations"] += m.equations
-                    counts["solutions"] += m.solutions
-                    counts["stubs"] += m.stubs
-        driver.get(f"{base}search.html?q={SEARCH_TERM}")
-        result = driver.execute_async_script(SEARCH_JS)
-        counts["checks"] += 1
-        if not result["results"]:
-            problems.append(f"search for {SEARCH_TERM!r} found nothing ({result['summary']!r})")
+                    for key in ("outputs", "equations", "solutions", "stubs"):
+                        counts[key] += getattr(m, key)
+        if search is not None:
+            driver.get(f"{base}search.html?q={search}")
+            result = driver.execute_async_script(SEARCH_JS)
+            counts["checks"] += 1
+            counts["search_results"] = result["results"]
+            if not result["results"]:
+                problems.append(f"search for {search!r} found nothing ({result['summary']!r})")
     finally:
         driver.quit()
         server.shutdown()
+    return problems, counts
+
+
+def main() -> int:
+    start = time.monotonic()
+    if not (SITE / "index.html").exists():
+        print(f"BROWSER CHECK FAILED: no built site at {SITE}; run `make book` first.")
+        return 1
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return skip("Selenium is not installed")
+    found = find_browser()
+    if found is None:
+        return skip("no Chromium with chromedriver found")
+    if not (MATHJAX_DIR / "tex-mml-chtml.js").exists():
+        print("browser check: no local MathJax (run `make setup` with npm): equations are "
+              "measured unrendered.")
+    problems, c = check_pages(SITE, found, SCREENSHOTS)
     for problem in problems:
         print("BROWSER CHECK:", problem)
-    print(f"browser check: {len(pages)} pages x {len(WIDTHS)} widths = {counts['loads']} page "
-          f"loads, {counts['checks']} checks, {counts['images']} images loaded, "
-          f"{counts['outputs']} outputs and {counts['equations']} display equations measured, "
-          f"{counts['solutions']} solutions and "
-          f"{counts['stubs']} stubs, search {SEARCH_TERM!r}: "
-          f"{result['results']} result(s); {counts['external']} resources on other hosts not "
-          f"checked (offline); {counts['shots']} screenshots in "
-          f"{SCREENSHOTS.relative_to(ROOT)}/; {len(problems)} problem(s); "
+    print(f"browser check: {c['pages']} pages x {len(WIDTHS)} widths = {c['loads']} page loads, "
+          f"{c['checks']} checks, {c['images']} images loaded, {c['outputs']} outputs and "
+          f"{c['equations']} display equations measured, {c['solutions']} solutions and "
+          f"{c['stubs']} stubs, search {SEARCH_TERM!r}: {c['search_results']} result(s); "
+          f"{c['external']} resources on other hosts not checked (offline); {c['shots']} "
+          f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/; {len(problems)} problem(s); "
           f"{time.monotonic() - start:.0f} s")
     return 1 if problems else 0
 
