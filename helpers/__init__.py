@@ -15,6 +15,7 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.metrics` -- Poisson loss, bits per spike, balanced accuracy and friends.
 - :mod:`helpers.evaluation` -- predictions -> one tidy table of scores with intervals.
 - :mod:`helpers.classify` -- the cross-validated RNN decoding pipeline (chapter 4).
+- :mod:`helpers.decoding` -- what latents encode: decoders over time, latent comparisons.
 - :mod:`helpers.plotting` -- figures shared by the chapters.
 - :mod:`helpers.runtime` -- seeds, device, CPU threads, progress bars.
 """

@@ -39,11 +39,10 @@ __all__ = [
 #: variables are 0/1 per trial (scored by balanced accuracy, chance 0.5); ``regression``
 #: variables are numbers (scored by R², chance 0).
 VARIABLES: dict[str, tuple[str, str]] = {
-    "stimulus side": ("classification",
-                      "1 if the right contrast is higher, 0 if the left is (equal: left out)"),
+    "stimulus side": ("classification", "1 right contrast higher, 0 left higher (equal: left out)"),
     "contrast difference": ("regression", "contrast right - contrast left, per trial"),
-    "choice": ("classification", "1 right, 0 left (go trials only; no-go left out)"),
-    "movement": ("classification", "1 if the mouse turned the wheel to answer, 0 no-go"),
+    "choice": ("classification", "1 right, 0 left (no-go trials left out)"),
+    "movement": ("classification", "1 the mouse turned the wheel to answer, 0 no-go"),
     "wheel speed": ("regression", "|wheel velocity| in every bin (needs a wheel trace)"),
     "outcome": ("classification", "1 rewarded, 0 not"),
 }
@@ -380,9 +379,9 @@ def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def first_decodable_time(table, *, n_consecutive: int = 2) -> float:
     """The first time at which a decoding curve (from :func:`decode_over_time`) is above its
-    null: the interval's lower end above the null's 95th percentile, in ``n_consecutive``
-    bins in a row. NaN if never."""
-    above = (table["low"].to_numpy() > table["null_high"].to_numpy())
+    shuffled-label null: the score above the null's 95th percentile (a permutation test at
+    the 5 % level in that bin) in ``n_consecutive`` bins in a row. NaN if never."""
+    above = (table["score"].to_numpy() > table["null_high"].to_numpy())
     times = table["time"].to_numpy()
     for start in range(len(above) - n_consecutive + 1):
         if above[start:start + n_consecutive].all():
@@ -444,12 +443,16 @@ class LatentComparison:
     to_true: object
     to_learned: object
 
+    def extra_dimensions(self) -> list[str]:
+        """The learned dimensions the true latents explain poorly (R² < 0.5)."""
+        return [name for name, r2 in self.to_learned.items() if not r2 >= 0.5]
+
     def summary(self) -> str:
-        """One line: the median R² each way and the learned dimensions below 0.5."""
-        extra = [name for name, r2 in self.to_learned.items() if not r2 >= 0.5]
-        return (f"learned -> true: median R² {np.nanmedian(self.to_true):.2f}; true -> learned:"
-                f" median R² {np.nanmedian(self.to_learned):.2f}; learned dimensions the truth "
-                f"explains poorly (R² < 0.5): {', '.join(extra) or 'none'}")
+        """One short line: the median R² each way and the poorly explained factors."""
+        extra = [name.split()[-1] for name in self.extra_dimensions()]
+        return (f"median R² learned -> true {np.nanmedian(self.to_true):.2f}, true -> learned "
+                f"{np.nanmedian(self.to_learned):.2f}; factors with R² < 0.5: "
+                f"{', '.join(extra) or 'none'}")
 
 
 def compare_latents(learned: np.ndarray, true: np.ndarray, names: tuple[str, ...] | None = None,
