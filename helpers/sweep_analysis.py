@@ -223,11 +223,13 @@ class TestComparison:
             (``p_seeds < 0.05``) and ``beyond_test_noise`` (the difference's interval excludes
             0).
         scores: name -> test bits/spike of each seed, ``(n_seeds,)``.
+        val_scores: name -> validation bits/spike of each seed (NaN without validation).
         seconds: name -> training seconds of each seed.
     """
 
     table: object
     scores: dict[str, np.ndarray]
+    val_scores: dict[str, np.ndarray]
     seconds: dict[str, np.ndarray]
 
 
@@ -304,7 +306,7 @@ def evaluate_on_test(candidates: dict[str, tuple[Seq2SeqSettings, FitSettings]],
         per_seed = np.stack([weights @ _trial_gains(rates.astype(np.float64), spikes)
                              / denominator for rates, _, _ in mine])  # (n_seeds, 1 + n_boot)
         boot[name], scores[name] = per_seed.mean(axis=0), per_seed[:, 0]
-        val[name] = float(np.mean([v for _, v, _ in mine]))
+        val[name] = np.array([v for _, v, _ in mine])
         seconds[name] = np.array([s for _, _, s in mine])
     best = max(boot, key=lambda name: boot[name][0])
     extra = {key: {} for key in ("seed_sd", "seed_min", "seed_max", "val_bits", "diff_to_best",
@@ -317,7 +319,7 @@ def evaluate_on_test(candidates: dict[str, tuple[Seq2SeqSettings, FitSettings]],
                                                      equal_var=False).pvalue)
         for key, value in (("seed_sd", np.std(scores[name], ddof=1)),
                            ("seed_min", scores[name].min()), ("seed_max", scores[name].max()),
-                           ("val_bits", val[name]), ("diff_to_best", diff[0]),
+                           ("val_bits", np.mean(val[name])), ("diff_to_best", diff[0]),
                            ("diff_low", low), ("diff_high", high), ("p_seeds", p),
                            ("beyond_seed_noise", bool(p < 0.05)),
                            ("beyond_test_noise", bool(name != best and (high < 0 or low > 0)))):
@@ -327,7 +329,7 @@ def evaluate_on_test(candidates: dict[str, tuple[Seq2SeqSettings, FitSettings]],
                  for name in candidates}
     table = score_table(intervals, metric=f"test bits/spike, mean of {len(seeds)} seeds",
                         interval="95% bootstrap over test trials", extra=extra)
-    return TestComparison(table, scores, seconds)
+    return TestComparison(table, scores, val, seconds)
 
 
 # ================================================================================== figures

@@ -1,4 +1,4 @@
-"""helpers.sweep and helpers.sweep_analysis: workers, storages, faults (chapter 6).
+"""helpers.sweep: workers, storages, faults (chapter 6).
 
 Worker processes run on a tiny random split so that the file stays fast. The PostgreSQL test
 needs a server: ``OPTUNA_TEST_STORAGE=postgresql://user:password@host/db`` (``.ci/run`` starts
@@ -18,7 +18,6 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ
 from helpers.sweep import (
     SEARCH_RECIPE,
     SearchSpace,
@@ -30,17 +29,7 @@ from helpers.sweep import (
     open_storage,
     run_worker,
 )
-from helpers.sweep_analysis import (
-    best_params,
-    best_so_far,
-    bootstrap_importances,
-    evaluate_on_test,
-    launch_workers,
-    pruning_summary,
-    trials_table,
-    wait_for_workers,
-)
-from helpers.train import COURSE_RECIPE
+from helpers.sweep_analysis import launch_workers, pruning_summary, wait_for_workers
 
 FAST = replace(SEARCH_RECIPE, n_iter=20)
 WORKER_ARGS = ("--n-iter", "20")
@@ -211,31 +200,8 @@ def test_the_worker_command_fails_before_training_on_a_bad_storage(capsys) -> No
     assert "mkdir -p /no/such/folder" in capsys.readouterr().err
 
 
-def test_analysis_of_a_finished_study() -> None:
-    study = run_worker("analysis", optuna.storages.InMemoryStorage(), tiny_data(), n_trials=6,
-                       recipe=FAST, sampler_seed=0, pruner="none")
-    table = trials_table(study)
-    assert len(table) == 6 and {"value", "lr", "iterations", "seconds"} <= set(table.columns)
-    best = best_params(study, k=2)
-    assert best[0] == study.best_params and len(best) == 2
-    history = best_so_far(study)
-    assert history[-1] == pytest.approx(study.best_value) and np.all(np.diff(history) >= 0)
-    importances = bootstrap_importances(study, n_boot=3)
-    assert len(importances) == 4 and np.allclose(importances.sum(axis=1), 1)
+def test_candidate_from_params_refuses_unknown_settings() -> None:
+    arch, recipe = candidate_from_params({"cell": "lstm", "hidden_size": 8, "lr": 0.02})
+    assert arch.cell == "lstm" and arch.hidden_size == 8 and recipe.lr == 0.02
     with pytest.raises(ValueError, match="unknown parameter"):
         candidate_from_params({"lr": 0.01, "depth": 3})
-
-
-def test_evaluate_on_test_reports_seed_and_test_trial_noise() -> None:
-    candidates = {"recommended": (RECOMMENDED_SEQ2SEQ, FAST),
-                  "course": (COURSE_SEQ2SEQ, replace(COURSE_RECIPE, n_iter=20))}
-    result = evaluate_on_test(candidates, tiny_data(), seeds=(0, 1, 2), n_boot=50)
-    table = result.table
-    assert list(table.index) == ["recommended", "course"]
-    best = table["score"].idxmax()
-    assert table.loc[best, "diff_to_best"] == 0 and not table.loc[best, "beyond_test_noise"]
-    assert (table["low"] <= table["score"]).all() and (table["score"] <= table["high"]).all()
-    assert np.isnan(table.loc["course", "val_bits"])  # trained on every training trial
-    assert result.scores["course"].shape == (3,)
-    with pytest.raises(ValueError, match="two seeds"):
-        evaluate_on_test(candidates, tiny_data(), seeds=(0,))
