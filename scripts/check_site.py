@@ -3,6 +3,8 @@
 - every page in _toc.yml was rendered to HTML;
 - the only error shown in any output is an exercise stub's deliberate NotImplementedError;
 - progress bars were not stored redraw by redraw;
+- no output line is longer than 100 characters (the notebooks' limit; wider lines scroll
+  sideways at desktop width, which `make browser` measures);
 - every chapter shows at least one figure;
 - the API page documents the helpers every chapter relies on.
 """
@@ -17,6 +19,7 @@ from toc_notebooks import ROOT, toc_files
 
 SITE = ROOT / "_build" / "html"
 OUTPUT = re.compile(r'<div class="cell_output docutils container">(.*?)</div>\s*</div>', re.S)
+MAX_OUTPUT_CHARS = 100
 API_NAMES = ("helpers.runtime.set_seed", "helpers.runtime.get_device",
              "helpers.session.Session", "helpers.steinmetz.load_session", "helpers.train.fit",
              "helpers.metrics.bits_per_spike", "helpers.models.Seq2SeqRNN")
@@ -33,6 +36,10 @@ def page_problems(name: str, page: str) -> list[str]:
         if "Traceback" in text or re.search(r"^\w+Error\b", text, re.M):
             if "Student exercise" not in text:
                 problems.append(f"{name}: an output shows an error: {text.strip()[:200]!r}")
+        for line in text.splitlines():
+            if len(line) > MAX_OUTPUT_CHARS:
+                problems.append(f"{name}: an output line of {len(line)} characters (limit "
+                                f"{MAX_OUTPUT_CHARS}): {line[:80]!r}")
         redraws = len(re.findall(r"\d+%\|", text))
         if redraws > 1 and redraws > text.count("100%|"):
             problems.append(f"{name}: a progress bar was stored redraw by redraw")

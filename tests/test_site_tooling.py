@@ -177,3 +177,15 @@ def test_label_style_reads_bibtex_names_and_disambiguates_years() -> None:
     labels = list(_make_label_style()().format_labels(bib.entries.values()))
     assert labels == ["Cho et al., 2014", "Ojala and Garriga, 2010a", "Ojala and Garriga, 2010b",
                       "van Merriënboer, 2015"]
+
+
+def test_site_check_flags_output_lines_over_100_characters() -> None:
+    from check_site import page_problems
+
+    def page(line: str) -> str:
+        return ('<div class="cell_output docutils container"><div class="output stream">'
+                f"<pre>{line}</pre></div>\n</div>")
+
+    assert page_problems("book/intro", page("x" * 100)) == []
+    problems = page_problems("book/intro", page("short\n" + "x" * 101))
+    assert len(problems) == 1 and "101 characters" in problems[0]
