@@ -17,7 +17,7 @@ import numpy as np
 
 from helpers.metrics import poisson_log_likelihood, pseudo_r2
 
-__all__ = ["LABELS", "score_table", "score_rates", "relation"]
+__all__ = ["LABELS", "score_table", "score_rates", "score_gains", "relation"]
 
 #: Display names of the models and baselines the book scores, by identifier.
 LABELS: dict[str, str] = {
@@ -25,6 +25,10 @@ LABELS: dict[str, str] = {
     "psth": "condition PSTH", "smoothing": "smoothing + GLM", "oracle": "true rates (oracle)",
     "logistic": "logistic regression", "majority": "majority class",
     "best achievable": "best achievable (true p_correct)",
+    "glm": "Poisson GLM, lagged source", "ridge": "ridge, lagged source",
+    "rrr": "reduced-rank regression", "rnn causal": "RNN, causal",
+    "rnn bidirectional": "RNN, bidirectional", "shuffle": "trial-shuffle control",
+    "within": "within-target co-smoothing", "both": "source + target held-in",
 }
 
 
@@ -119,6 +123,52 @@ def score_rates(predictions: dict[str, np.ndarray], spikes: np.ndarray, *,
                                        for name, values in boot.items()}
     return score_table(intervals, metric="bits/spike",
                        interval="95% bootstrap over test trials", extra=extra)
+
+
+def score_gains(predictions: dict[str, np.ndarray], spikes: np.ndarray, *, reference: str,
+                n_boot: int = 1000, seed: int = 0):
+    """Gain in bits per spike of each prediction over ``reference``, with paired intervals.
+
+    The same bootstrap over test trials as :func:`score_rates` (same ``seed``, same resamples):
+    each resample's gain is ``bps(model) - bps(reference)`` on that resample, so the interval
+    accounts for the two models being scored on the same trials.
+
+    Args:
+        predictions: name -> rates ``(n_trials, n_bins, n_neurons)``, including ``reference``.
+        spikes: the observed test counts, same shape.
+        reference: the name of the prediction to subtract (e.g. ``"psth"``, ``"shuffle"``).
+        n_boot: bootstrap resamples.
+        seed: seeds the resampling.
+
+    Returns:
+        A :func:`score_table` of gains (metric ``"bits/spike gain over <reference>"``), without
+        the reference's own row.
+    """
+    if reference not in predictions:
+        raise KeyError(f"{reference!r} is not among the predictions {list(predictions)}.")
+    spikes = np.asarray(spikes, dtype=np.float64)
+    if spikes.ndim != 3:
+        raise ValueError(f"spikes must be the test counts in the models' layout (n_trials, "
+                         f"n_bins, n_neurons), got shape {spikes.shape}.")
+    n_trials = len(spikes)
+    rng = np.random.default_rng(seed)
+    weights = np.vstack([np.ones(n_trials),
+                         rng.multinomial(n_trials, np.full(n_trials, 1 / n_trials), size=n_boot)])
+    per_spike = weights @ spikes.sum(axis=(1, 2)) * np.log(2)
+
+    def boot(rates: np.ndarray) -> np.ndarray:
+        rates = np.asarray(rates, dtype=np.float64)
+        if rates.shape != spikes.shape:
+            raise ValueError(f"rates {rates.shape} but spikes {spikes.shape}.")
+        return weights @ _gain_per_trial(rates, spikes) / per_spike
+
+    base = boot(predictions[reference])
+    intervals = {name: _summary(boot(rates) - base) for name, rates in predictions.items()
+                 if name != reference}
+    if not intervals:
+        raise ValueError("score_gains needs a prediction besides the reference.")
+    return score_table(intervals, metric=f"bits/spike gain over {reference}",
+                       interval="95% paired bootstrap over test trials")
 
 
 def _summary(values: np.ndarray) -> tuple[float, float, float]:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Session",
+    "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Coupling", "Session",
     "SessionInfo", "SESSIONS", "EXAMPLE_SESSION", "resolve_session",
     "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION",
 ]
@@ -74,6 +74,39 @@ def region_of(areas: np.ndarray | list[str]) -> np.ndarray:
 # =============================================================================================
 # The container
 # =============================================================================================
+@dataclass(frozen=True)
+class Coupling:
+    """Which simulated regions drive which, and how (chapter 3's ground truth).
+
+    Every region group has ``n_private`` private latents that only its own neurons read. For
+    each pair ``(source, target)`` of :attr:`pairs`, the target's neurons also read
+    ``projections[pair] @ z_source(t - lag_s)``: a rank-``rank`` projection of the source's
+    private latents, ``lag_s`` seconds earlier. All other pairs of regions share only the
+    session-wide latents (task, movement, engagement, gain, shared fluctuations).
+
+    Attributes:
+        pairs: ``(source, target)`` region groups that are coupled, both recorded.
+        rank: dimensionality of every coupling.
+        lag_s: delay of every coupling, seconds (the source leads).
+        projections: pair -> ``(rank, n_private)`` with orthonormal rows.
+        private_latents: region group -> ``(n_trials, n_bins, n_private)``, unit variance.
+        timescale_s: Gaussian smoothing width of the private latents, seconds.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+    rank: int
+    lag_s: float
+    projections: dict[tuple[str, str], np.ndarray] = field(repr=False)
+    private_latents: dict[str, np.ndarray] = field(repr=False)
+    timescale_s: float = 0.05
+
+    def subset(self, trials: Any = _ALL, bins: Any = _ALL) -> Coupling:
+        """The same coupling on a subset of trials and bins."""
+        private = {region: values[trials][:, bins]
+                   for region, values in self.private_latents.items()}
+        return replace(self, private_latents=private)
+
+
 @dataclass
 class Truth:
     """What a simulated session knows and a real one never does.
@@ -84,12 +117,15 @@ class Truth:
         latent_names: one name per latent, length ``n_latents``.
         extra: other per-trial ground truth, each ``(n_trials, ...)`` (e.g. ``"p_correct"``,
             the true chance that each trial was answered correctly).
+        coupling: the regions' private latents and which regions drive which
+            (:class:`Coupling`), or ``None``.
     """
 
     rates: np.ndarray
     latents: np.ndarray
     latent_names: tuple[str, ...]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    coupling: Coupling | None = None
 
     def __getitem__(self, key: str) -> Any:
         """Dictionary-style access: ``truth["rates"]`` or ``truth["p_correct"]``."""
@@ -107,7 +143,9 @@ class Truth:
         """The truth of a subset of neurons, trials and bins (indices or boolean masks)."""
         rates = self.rates[neurons][:, trials][:, :, bins]
         extra = {key: np.asarray(value)[trials] for key, value in self.extra.items()}
-        return replace(self, rates=rates, latents=self.latents[trials][:, bins], extra=extra)
+        coupling = None if self.coupling is None else self.coupling.subset(trials, bins)
+        return replace(self, rates=rates, latents=self.latents[trials][:, bins], extra=extra,
+                       coupling=coupling)
 
 
 def _check_length(name: str, value: np.ndarray, expected: int, what: str) -> None:

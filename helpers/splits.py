@@ -8,6 +8,8 @@ replacement, so test trials leaked into training) and is reproducible from its `
   split of trials (train/test) and neurons (held-in/held-out).
 - :func:`check_labels`, :func:`make_folds`, :func:`balanced_class_weights`: cross-validated
   decoding of binary trial labels.
+- :func:`cross_region_split`, :func:`shuffle_within_conditions`: predicting one brain region
+  from another, and the trial-shuffle control (chapter 3).
 
 All arrays handed to models are in the models' layout ``(n_trials, n_bins, n_neurons)``, from
 :meth:`helpers.session.Session.spikes_by_trial`.
@@ -23,7 +25,8 @@ import numpy as np
 __all__ = [
     "split_trials", "balance_trials", "subsample_trials", "split_neurons", "co_smoothing_split",
     "CoSmoothingSplit", "CoSmoothingData", "check_labels", "make_folds",
-    "balanced_class_weights", "BALANCING", "balanced_subset",
+    "balanced_class_weights", "BALANCING", "balanced_subset", "shuffle_within_conditions",
+    "CrossRegionSplit", "cross_region_split", "MIN_REGION_NEURONS",
 ]
 
 #: The two ways to balance the classes of training trials (chapter 4): a class-weighted loss,
@@ -309,3 +312,152 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray
     if (counts == 0).any():
         raise ValueError(f"every class needs trials to be weighted; counts are {counts}.")
     return (len(labels) / (n_classes * counts)).astype(np.float32)
+
+
+# =============================================================================================
+# One region from another (chapter 3)
+# =============================================================================================
+#: The fewest neurons (firing >= ``min_rate``) a region needs to be split or subsampled.
+MIN_REGION_NEURONS = 10
+
+
+def shuffle_within_conditions(conditions: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """A partner for every trial: another trial of the same condition, never itself.
+
+    The trial-shuffle control of cross-region prediction pairs the source activity of trial
+    ``partner[i]`` with the target activity of trial ``i``: the task drive (same condition)
+    is kept, the trial-by-trial covariation is broken. Within each condition the trials are
+    permuted by a random cyclic shift of a random order, which moves every trial.
+
+    Args:
+        conditions: one value, or one row of values, per trial: ``(n_trials,)`` or
+            ``(n_trials, n_features)``, e.g. ``np.c_[contrast_left, contrast_right, response]``.
+        seed: makes the pairing reproducible.
+
+    Returns:
+        ``partner``: trial indices ``(n_trials,)``, a permutation with ``partner[i] != i`` and
+        the same condition as ``i``.
+
+    Raises:
+        ValueError: a condition with a single trial (it has no partner: drop such trials
+            first), or no trials.
+    """
+    conditions = np.asarray(conditions)
+    if conditions.ndim not in (1, 2) or len(conditions) == 0:
+        raise ValueError(f"conditions must be (n_trials,) or (n_trials, n_features) with at "
+                         f"least one trial, got shape {conditions.shape}.")
+    rows = conditions.reshape(len(conditions), -1)
+    _, group, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    group = np.ravel(group)
+    if (counts == 1).any():
+        alone = np.flatnonzero(counts[group] == 1)
+        raise ValueError(f"{len(alone)} trial(s) are alone in their condition (e.g. trial "
+                         f"{alone[0]}) and cannot be paired with another trial of the same "
+                         "condition; keep only trials whose condition occurs at least twice.")
+    rng = np.random.default_rng(seed)
+    partner = np.empty(len(rows), dtype=np.int64)
+    for g in range(len(counts)):
+        members = rng.permutation(np.flatnonzero(group == g))
+        shift = int(rng.integers(1, len(members)))
+        partner[members] = np.roll(members, shift)
+    return partner
+
+
+@dataclass(frozen=True)
+class CrossRegionSplit:
+    """Which neurons are read and which are predicted, and which trials train and test.
+
+    Neuron indices refer to the session the split was drawn from; all arrays are sorted.
+
+    Attributes:
+        source: region group read by the model.
+        target: region group predicted.
+        source_neurons: the neurons read (a subsample of the source region, or, when
+            ``within``, of the target's held-in neurons).
+        heldin_neurons: the target's held-in neurons (within-target co-smoothing reads them).
+        heldout_neurons: the target neurons whose rates every model predicts.
+        train_trials, test_trials: the trial split, the same for every model.
+        within: source == target: the source neurons are the target's held-in neurons
+            (within-region co-smoothing).
+    """
+
+    source: str
+    target: str
+    source_neurons: np.ndarray
+    heldin_neurons: np.ndarray
+    heldout_neurons: np.ndarray
+    train_trials: np.ndarray
+    test_trials: np.ndarray
+    within: bool
+
+    def describe(self) -> str:
+        """One line: what is read and what is predicted."""
+        if self.within:
+            return (f"{self.target} -> {self.target}: within-region co-smoothing, "
+                    f"{len(self.source_neurons)} held-in neurons predict "
+                    f"{len(self.heldout_neurons)} held-out ones")
+        return (f"{self.source} -> {self.target}: {len(self.source_neurons)} source neurons "
+                f"predict {len(self.heldout_neurons)} held-out target neurons")
+
+
+def _region_neurons(session, region: str, min_rate: float | None) -> np.ndarray:
+    from helpers.session import OTHER_REGION, REGION_GROUPS
+
+    if region not in REGION_GROUPS and region != OTHER_REGION:
+        raise ValueError(f"Unknown region group {region!r}; this session recorded "
+                         f"{session.regions_present}.")
+    if region not in session.regions_present:
+        raise ValueError(f"Session {session.name} has no neurons in {region!r}; it recorded "
+                         f"{session.regions_present}.")
+    keep = session.region == region
+    if min_rate is not None:
+        keep &= session.mean_rates() >= min_rate
+    neurons = np.flatnonzero(keep)
+    if len(neurons) < MIN_REGION_NEURONS:
+        rate = "" if min_rate is None else f" firing >= {min_rate} spikes/s"
+        raise ValueError(f"{region!r} of {session.name} has {len(neurons)} neurons{rate}; "
+                         f"splitting or subsampling needs at least {MIN_REGION_NEURONS}.")
+    return neurons
+
+
+def cross_region_split(session, source: str, target: str, *, n_source: int | None = None,
+                       min_rate: float | None = 1.0, heldout_fraction: float = 0.5,
+                       test_fraction: float = 0.2, seed: int = 0) -> CrossRegionSplit:
+    """Split a session for predicting region ``target`` from region ``source``.
+
+    The target's neurons are split into held-in and held-out halves (as in co-smoothing); every
+    model predicts the held-out ones on the test trials. The source neurons are drawn from the
+    source region (without replacement, ``n_source`` of them to compare regions at matched size)
+    or, when ``source == target``, from the target's held-in neurons: within-region
+    co-smoothing, the ceiling for a region predicted from a population of the same size.
+
+    Args:
+        session: a :class:`~helpers.session.Session`.
+        source, target: region groups, e.g. ``"vis ctx"`` and ``"thal"``.
+        n_source: how many source neurons to read (``None``: all of them).
+        min_rate: only neurons firing at least this many spikes/s take part.
+        heldout_fraction: share of the target's neurons to predict.
+        test_fraction: share of trials kept for testing (drawn by :func:`split_trials` with the
+            same ``seed`` for every pair, so all pairs share the split).
+        seed: seeds every draw.
+
+    Raises:
+        ValueError: a region the session did not record (the message lists those it did), a
+            region with fewer than :data:`MIN_REGION_NEURONS` neurons, or ``n_source`` larger
+            than the neurons available.
+    """
+    target_neurons = _region_neurons(session, target, min_rate)
+    heldin, heldout = split_neurons(len(target_neurons), heldout_fraction, seed=seed)
+    heldin, heldout = target_neurons[heldin], target_neurons[heldout]
+    within = source == target
+    pool = heldin if within else _region_neurons(session, source, min_rate)
+    if n_source is not None:
+        if not isinstance(n_source, (int, np.integer)) or n_source < 1:
+            raise ValueError(f"n_source must be a positive integer or None, got {n_source!r}.")
+        if n_source > len(pool):
+            where = f"{target!r}'s held-in half" if within else repr(source)
+            raise ValueError(f"n_source={n_source} but {where} has {len(pool)} neurons; ask "
+                             "for fewer.")
+        pool = np.sort(np.random.default_rng([seed, 1]).choice(pool, n_source, replace=False))
+    train, test = split_trials(session.n_trials, test_fraction, seed=seed)
+    return CrossRegionSplit(source, target, pool, heldin, heldout, train, test, within)

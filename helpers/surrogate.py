@@ -13,7 +13,10 @@ Generative model, in short (all times in seconds, relative to stimulus onset):
    Steinmetz et al. (2019) rules. ``p_correct`` = P(reward | contrasts, engagement).
 2. Latents ``x[trial, bin, :]`` (:data:`LATENT_NAMES`): visual transients (left, right), a signed
    choice ramp, an unsigned action (movement) signal, engagement, a shared per-trial gain and
-   four smooth shared fluctuations (two mostly in visual cortex, two mostly elsewhere).
+   four smooth shared fluctuations (two mostly in visual cortex, two mostly elsewhere). On top,
+   each region group has four fast private latents (0.05 s), and for the region pairs of
+   :data:`COUPLED_PAIRS` the target reads a rank-2 projection of the source's private latents
+   30 ms late (``truth.coupling``); other pairs share only the session-wide latents.
 3. Rates ``rates = 1 / (exp(-(b + loadings @ x)) + 1 / max_rate)`` spikes per bin: log-linear,
    saturating at 150 spikes/s. ``truth.rates`` = E[spikes | latents], the best prediction any
    model can make from the rest of the population.
@@ -30,10 +33,18 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.special import ndtri
 
-from helpers.session import EXAMPLE_SESSION, SESSIONS, Session, Truth, region_of, resolve_session
+from helpers.session import (
+    EXAMPLE_SESSION,
+    SESSIONS,
+    Coupling,
+    Session,
+    Truth,
+    region_of,
+    resolve_session,
+)
 
 __all__ = ["make_session", "simulated_session", "default_area_counts", "LATENT_NAMES",
-           "DEFAULT_AREA_COUNTS"]
+           "DEFAULT_AREA_COUNTS", "COUPLED_PAIRS"]
 
 #: Names of the latent variables, in the order of ``truth.latents[..., i]``.
 LATENT_NAMES: tuple[str, ...] = (
@@ -124,7 +135,9 @@ def make_session(
         ``p_choice`` ``(n_trials, 3)`` (P(left), P(right), P(no-go)), ``gocue`` and
         ``move_time`` (s after stimulus onset, NaN on no-go trials). Like a real session it
         also carries ``behaviour["wheel"]`` (wheel velocity per bin, driven by the ``action``
-        latent) and ``events["response_time"]`` (NaN on no-go trials).
+        latent) and ``events["response_time"]`` (NaN on no-go trials). ``truth.coupling``
+        (:class:`~helpers.session.Coupling`) holds each region's private latents and the
+        couplings of :data:`COUPLED_PAIRS` present in the session (rank 2, 30 ms lag).
 
     Raises:
         ValueError: an option is out of range (the message names it and the valid range).
@@ -136,7 +149,11 @@ def make_session(
     time = (np.arange(n_bins) + 0.5) * bin_size - stim_onset
     latents = _simulate_latents(rng, behaviour, time, bin_size)
     neurons = _draw_neurons(rng, brain_area, bin_size)
-    rates = _rates(neurons.log_baseline, neurons.loadings, latents, _MAX_RATE_HZ * bin_size)
+    coupling, region_latents, region_loadings = _region_coupling(seed, brain_area, n_trials,
+                                                                 n_bins, bin_size)
+    rates = _rates(neurons.log_baseline - 0.25 * (region_loadings ** 2).sum(axis=1),
+                   np.c_[neurons.loadings, region_loadings],
+                   np.concatenate([latents, region_latents], axis=2), _MAX_RATE_HZ * bin_size)
     spikes = _sample_spikes(rng, rates, neurons)
     truth = Truth(
         rates=rates,
@@ -151,6 +168,7 @@ def make_session(
             "gocue": behaviour.gocue,
             "move_time": behaviour.move_time,
         },
+        coupling=coupling,
     )
     return Session(
         spikes=spikes,
@@ -609,6 +627,60 @@ def _sample_spikes(
         counts = np.add.reduceat(burst_sizes, run_starts)
         spikes[start:start + chunk].reshape(-1)[flat_bins[run_starts]] = counts
     return spikes
+
+
+# --------------------------------------------------------------------------- regions
+#: Region pairs ``(source, target)`` coupled in every simulated session that records both: the
+#: target reads a rank-2 projection of the source's private latents 30 ms earlier (chapter 3).
+COUPLED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("vis ctx", "thal"), ("hipp", "other ctx"), ("midbrain", "basal ganglia"))
+_N_PRIVATE = 4  # private latents per region group
+_PRIVATE_TIMESCALE = 0.05  # s, Gaussian smoothing width of the private latents
+_PRIVATE_LOADING = 0.3  # loading s.d. of a region's neurons on each of its private latents
+_COUPLING_RANK = 2
+_COUPLING_LAG = 0.03  # s, the source leads the target
+_COUPLING_LOADING = 0.6  # loading s.d. of a target neuron on each coupled dimension
+
+
+def _region_coupling(seed: int, brain_area: np.ndarray, n_trials: int, n_bins: int,
+                     bin_size: float) -> tuple[Coupling, np.ndarray, np.ndarray]:
+    """Region-private latents and the couplings of :data:`COUPLED_PAIRS`, on their own random
+    stream (the session-wide latents, neurons and behaviour do not change with them).
+
+    Returns:
+        The :class:`~helpers.session.Coupling` record, the extra latents
+        ``(n_trials, n_bins, n_extra)`` (each region's private latents, then each coupled
+        source's delayed ones) and the neurons' loadings on them ``(n_neurons, n_extra)``.
+    """
+    rng = np.random.default_rng([int(seed), 0xC0DE])
+    region = region_of(brain_area)
+    present = [r for r in dict.fromkeys(region)]
+    lag_bins = int(round(_COUPLING_LAG / bin_size))
+    private, delayed = {}, {}
+    for name in present:  # simulated with lag_bins extra bins of history
+        series = _smooth_noise(rng, n_trials, n_bins + lag_bins, _N_PRIVATE,
+                               _PRIVATE_TIMESCALE / bin_size).astype(np.float32)
+        private[name], delayed[name] = series[:, lag_bins:], series[:, :n_bins]
+    pairs = tuple(p for p in COUPLED_PAIRS if p[0] in private and p[1] in private)
+    columns = [private[name] for name in present] + [delayed[src] for src, _ in pairs]
+    loadings = np.zeros((len(region), _N_PRIVATE * len(columns)))
+    for i, name in enumerate(present):
+        mine = region == name
+        loadings[mine, i * _N_PRIVATE:(i + 1) * _N_PRIVATE] = _PRIVATE_LOADING * rng.normal(
+            size=(int(mine.sum()), _N_PRIVATE))
+    projections = {}
+    for j, (source, target) in enumerate(pairs):
+        basis, _ = np.linalg.qr(rng.normal(size=(_N_PRIVATE, _COUPLING_RANK)))
+        projections[(source, target)] = basis.T  # (rank, n_private), orthonormal rows
+        mine = region == target
+        reads = _COUPLING_LOADING * rng.normal(size=(int(mine.sum()), _COUPLING_RANK))
+        column = (len(present) + j) * _N_PRIVATE
+        loadings[mine, column:column + _N_PRIVATE] = reads @ basis.T
+    coupling = Coupling(pairs=pairs, rank=_COUPLING_RANK, lag_s=lag_bins * bin_size,
+                        projections=projections, private_latents=private,
+                        timescale_s=_PRIVATE_TIMESCALE)
+    extra = np.concatenate(columns, axis=2) if columns else np.zeros((n_trials, n_bins, 0))
+    return coupling, extra.astype(np.float32), loadings
 
 
 _last_simulated: dict[int, Session] = {}  # the most recent simulated session, kept in memory
