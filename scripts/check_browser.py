@@ -12,6 +12,8 @@ opens each page at desktop (1366 px) and phone (390 px) widths and fails on:
 - an exercise solution not collapsed (its code and output must be hidden behind a toggle that
   says "solution"), or a stub that shows a traceback instead of its "Your turn" note;
 - an error output outside an exercise stub;
+- more than one search field in view, besides the search page's own (the theme once showed a
+  second one in the top navbar);
 - a search for "Poisson" that finds nothing.
 
 It saves screenshots of every page at both widths under `_build/screenshots/`. MathJax, which the
@@ -28,6 +30,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -133,6 +136,7 @@ class Measures:
     stubs: int = 0
     stubs_with_traceback: list[str] = field(default_factory=list)
     stray_errors: list[str] = field(default_factory=list)
+    search_fields: int = 0
 
 
 def measure_problems(page: str, width: str, m: Measures) -> list[str]:
@@ -154,6 +158,8 @@ def measure_problems(page: str, width: str, m: Measures) -> list[str]:
     problems += [f"{where}: exercise stub shows a traceback instead of its note: {t}"
                  for t in m.stubs_with_traceback]
     problems += [f"{where}: error output outside an exercise stub: {t}" for t in m.stray_errors]
+    if m.search_fields > 1:
+        problems.append(f"{where}: {m.search_fields} search fields in view (one is enough)")
     return problems
 
 
@@ -184,7 +190,9 @@ Promise.all([waitMath, imagesDone]).then(() => {
     broken_images: [], external_images: 0, images: 0, wide_outputs: [], outputs: 0,
     wide_equations: [], equations: 0,
     solutions: 0, open_solutions: [], unlabelled_solutions: [], stubs: 0,
-    stubs_with_traceback: [], stray_errors: []};
+    stubs_with_traceback: [], stray_errors: [],
+    search_fields: [...document.querySelectorAll(".search-button-field, form.bd-search")]
+      .filter((el) => el.checkVisibility() && !el.closest(".bd-search-container")).length};
   if (out.doc_width > view + 1) {
     const wide = [...document.body.querySelectorAll("*")].filter((el) =>
       el.getBoundingClientRect().right > view + 1 && el.checkVisibility() && !scrolls(el));
@@ -316,7 +324,9 @@ def make_driver(browser: str, chromedriver: str):
                      f"--window-size={WIDTHS['desktop']},{HEIGHT}"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    # the driver's and Debian's chromium wrapper's chatter would drown the report
+    service = Service(executable_path=chromedriver, log_output=subprocess.DEVNULL)
+    driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(60)
     return driver
@@ -400,8 +410,9 @@ def check_pages(site: Path, browser: tuple[str, str], screenshots: Path | None,
                     counts["shots"] += len(screenshot(
                         driver, screenshots / f"{name}-{width_name}.png", width))
                 counts["loads"] += 1
-                # console, overflow, images, outputs, equations, solutions, stubs, stray errors
-                counts["checks"] += 8
+                # console, overflow, images, outputs, equations, solutions, stubs, stray errors,
+                # search fields
+                counts["checks"] += 9
                 counts["images"] += m.images
                 counts["external"] += external + m.external_images
                 if width_name == "desktop":

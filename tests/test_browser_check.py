@@ -24,7 +24,8 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 main {{ max-width: 700px; margin: auto; }} pre {{ overflow-x: auto; }}</style></head>
 <body><main>{body}</main></body></html>"""
 
-CLEAN = """<p>Fine text.</p><img src="dot.svg" alt="a dot">
+CLEAN = """<button class="search-button-field">Search</button>
+<p>Fine text.</p><img src="dot.svg" alt="a dot">
 <div class="cell tag_raises-exception"><div class="cell_input"><pre>x = ...</pre></div>
 <div class="exercise-your-turn"><p>Your turn</p></div></div>
 <div class="cell"><details class="hide"><summary>Show solution</summary>
@@ -35,6 +36,8 @@ x = 1</pre></div><div class="cell_output"><div class="output"><pre>1</pre></div>
 <div class="cell_output"><div class="output stream"><pre>short</pre></div></div></div>"""
 
 FAULTY = """<script>not_defined_anywhere();</script>
+<button class="search-button-field">Search</button>
+<button class="search-button-field">Search</button>
 <img src="missing.png" alt="gone">
 <div style="width: 2000px">too wide for any window</div>
 <div class="cell"><div class="cell_input"><pre>print(row)</pre></div>
@@ -67,6 +70,7 @@ def test_a_clean_page_passes_and_each_fault_is_reported(tmp_path: Path) -> None:
         assert f"faulty.html @ {width}: solution toggle does not say 'solution'" in faulty
         assert f"faulty.html @ {width}: exercise stub shows a traceback" in faulty
         assert f"faulty.html @ {width}: error output outside an exercise stub" in faulty
+        assert f"faulty.html @ {width}: 2 search fields in view" in faulty
     assert "faulty.html @ desktop: output wider than its box: " + "x" * 20 in faulty
     assert "faulty.html @ phone: output wider" not in faulty  # judged at desktop width only
     assert counts["loads"] == 4 and counts["solutions"] == 2 and counts["stubs"] == 2

@@ -87,13 +87,14 @@ def test_measure_problems_name_each_failure() -> None:
                    broken_images=["http://127.0.0.1/x.png"], wide_outputs=["a" * 150],
                    wide_equations=["e_k = ..."],
                    open_solutions=["# Solution"], unlabelled_solutions=["Show code cell"],
-                   stubs_with_traceback=["def f():"], stray_errors=["ValueError: x"])
+                   stubs_with_traceback=["def f():"], stray_errors=["ValueError: x"],
+                   search_fields=2)
     problems = measure_problems("a.html", "desktop", bad)
-    assert len(problems) == 8
+    assert len(problems) == 9
     assert "447 px wide in a 390 px window" in problems[0]
     # output and equation widths are judged at desktop width only: a phone scrolls them in
     # their own box
-    assert len(measure_problems("a.html", "phone", bad)) == 6
+    assert len(measure_problems("a.html", "phone", bad)) == 7
 
 
 def test_solutions_are_recognised_by_their_first_line() -> None:
