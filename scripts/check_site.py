@@ -6,7 +6,8 @@
 - no output line is longer than 100 characters (the notebooks' limit; wider lines scroll
   sideways at desktop width, which `make browser` measures);
 - every chapter shows at least one figure;
-- the API page documents the helpers every chapter relies on.
+- the API page documents the helpers every chapter relies on, prints no constant as a long blob,
+  no `<factory>` default and no private field.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ def page_problems(name: str, page: str) -> list[str]:
     return problems
 
 
+SIGNATURE = re.compile(r'<dt class="sig sig-object py" id="([^"]+)">(.*?)</dt>', re.S)
+MAX_CONSTANT_CHARS = 200
+
+
+def api_problems(page: str) -> list[str]:
+    """The API page's signatures: no value blobs, no `<factory>`, no private names."""
+    problems = []
+    for name, signature in SIGNATURE.findall(page):
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", signature))).strip()
+        if "<factory>" in text:
+            problems.append(f"api: {name} shows a <factory> default")
+        if any(part.startswith("_") and not part.startswith("__") for part in name.split(".")):
+            problems.append(f"api: {name} is private")
+        is_constant = re.match(r"[\w.]+\s*[:=]", text) is not None  # not f(...) or class
+        if is_constant and len(text) > MAX_CONSTANT_CHARS:
+            problems.append(f"api: {name} is printed as a {len(text)}-character blob")
+    return problems
+
+
 def main() -> int:
     problems = []
     for name in toc_files():
@@ -59,6 +79,7 @@ def main() -> int:
         problems += page_problems(name, path.read_text())
     api = (SITE / "book" / "api.html").read_text() if (SITE / "book" / "api.html").exists() else ""
     problems += [f"api: {n} is not documented" for n in API_NAMES if f'id="{n}"' not in api]
+    problems += api_problems(api)
     if (SITE / "index.html").exists() is False:
         problems.append("no index.html")
     for problem in problems:

@@ -190,3 +190,19 @@ def test_site_check_flags_output_lines_over_100_characters() -> None:
     assert page_problems("book/intro", page("x" * 100)) == []
     problems = page_problems("book/intro", page("short\n" + "x" * 101))
     assert len(problems) == 1 and "101 characters" in problems[0]
+
+
+def test_api_check_flags_blobs_factories_and_private_names() -> None:
+    from check_site import api_problems
+
+    def entry(name: str, signature: str) -> str:
+        return f'<dt class="sig sig-object py" id="{name}">{signature}</dt>'
+
+    good = entry("helpers.x.f", "helpers.x.f(a, b=1)") + entry("helpers.x.C", "C = 3")
+    assert api_problems(good) == []
+    bad = (entry("helpers.x.SESSIONS", "SESSIONS = (" + "SessionInfo(...), " * 40 + ")")
+           + entry("helpers.x.H", "class helpers.x.H(loss=&lt;factory&gt;)")
+           + entry("helpers.x.H._cache", "_cache: dict"))
+    problems = api_problems(bad)
+    assert len(problems) == 3
+    assert "factory" in problems[1] and "private" in problems[2]
