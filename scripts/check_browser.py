@@ -381,6 +381,8 @@ def check_pages(site: Path, browser: tuple[str, str], screenshots: Path | None,
     `screenshots`: the folder for the PNGs (emptied first), or None for none. `search`: the term
     searched on search.html (None: no search check).
     """
+    from selenium.common.exceptions import WebDriverException
+
     pages = site_pages(site)
     if screenshots is not None:
         shutil.rmtree(screenshots, ignore_errors=True)
@@ -396,8 +398,13 @@ def check_pages(site: Path, browser: tuple[str, str], screenshots: Path | None,
             set_width(driver, width)
             for page in pages:
                 driver.get_log("browser")  # drop what earlier pages logged
-                driver.get(base + page)
-                raw = driver.execute_async_script(MEASURE_JS)
+                try:
+                    driver.get(base + page)
+                    raw = driver.execute_async_script(MEASURE_JS)
+                except WebDriverException as error:  # e.g. a page that never finishes loading
+                    problems.append(f"{page} @ {width_name}: could not be measured: "
+                                    f"{error.msg or type(error).__name__}")
+                    continue
                 if "error" in raw:
                     problems.append(f"{page} @ {width_name}: measuring failed: {raw['error']}")
                     continue
