@@ -7,7 +7,8 @@
   sideways at desktop width, which `make browser` measures);
 - every chapter shows at least one figure;
 - the API page documents the helpers every chapter relies on, prints no constant as a long blob,
-  no `<factory>` default and no private field.
+  no `<factory>` default, no private field, and no dataclass field twice (as an attribute and
+  again as a parameter).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def page_problems(name: str, page: str) -> list[str]:
 
 
 SIGNATURE = re.compile(r'<dt class="sig sig-object py" id="([^"]+)">(.*?)</dt>', re.S)
+FIELD_LIST = re.compile(r'<dl class="field-list simple">(.*?)</dl>', re.S)
 MAX_CONSTANT_CHARS = 200
 
 
@@ -66,6 +68,14 @@ def api_problems(page: str) -> list[str]:
         is_constant = re.match(r"[\w.]+\s*[:=]", text) is not None  # not f(...) or class
         if is_constant and len(text) > MAX_CONSTANT_CHARS:
             problems.append(f"api: {name} is printed as a {len(text)}-character blob")
+    for block in FIELD_LIST.findall(page):
+        names = {}
+        for section in re.split(r'<dt class="field-(?:odd|even)">', block)[1:]:
+            names[section.split("<", 1)[0]] = set(re.findall(r"<strong>(\w+)</strong>", section))
+        twice = names.get("Variables", set()) & names.get("Parameters", set())
+        if twice:
+            problems.append(f"api: {', '.join(sorted(twice))} documented twice (as attributes "
+                            "and as parameters)")
     return problems
 
 

@@ -208,6 +208,12 @@ def test_api_check_flags_blobs_factories_and_private_names() -> None:
     problems = api_problems(bad)
     assert len(problems) == 3
     assert "factory" in problems[1] and "private" in problems[2]
+    fields = ('<dl class="field-list simple"><dt class="field-odd">Variables<span>:</span></dt>'
+              "<dd><p><strong>mean</strong> (ndarray)</p></dd>"
+              '<dt class="field-even">Parameters<span>:</span></dt>'
+              "<dd><p><strong>mean</strong> (ndarray)</p></dd></dl>")
+    assert api_problems(fields) == ["api: mean documented twice (as attributes and as "
+                                    "parameters)"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None
