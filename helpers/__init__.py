@@ -4,7 +4,8 @@ Every chapter imports from here instead of re-defining code. One module, one job
 goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 
 - :mod:`helpers.session` -- the :class:`~helpers.session.Session` container (select neurons and
-  trials, cut a time window in seconds, switch to the models' layout) and the session catalogue.
+  trials, cut a time window in seconds, switch to the models' layout).
+- :mod:`helpers.catalogue` -- what the book knows of the 39 sessions before loading them.
 - :mod:`helpers.steinmetz` -- the real recordings: download, cache, :func:`load_session`.
 - :mod:`helpers.surrogate` -- simulated sessions in the same format, with known truth.
 - :mod:`helpers.stats` -- summary statistics that compare a session with real recordings.
@@ -12,6 +13,8 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.models` -- every network, recommended settings by default, the course's by name.
 - :mod:`helpers.train` -- one training loop, :func:`~helpers.train.fit`, for every model.
 - :mod:`helpers.baselines` -- everything a model must beat, for rates and for decoding.
+- :mod:`helpers.regression` -- ridge and reduced-rank regression between populations, lagged
+  designs (chapter 3).
 - :mod:`helpers.metrics` -- Poisson loss, bits per spike, balanced accuracy and friends.
 - :mod:`helpers.evaluation` -- predictions -> one tidy table of scores with intervals.
 - :mod:`helpers.classify` -- the cross-validated RNN decoding pipeline (chapter 4).

@@ -3,7 +3,7 @@
 - :func:`load_session`: a real session (downloaded once, then cached one file per session) or,
   when the real data cannot be had, its simulated stand-in from :mod:`helpers.surrogate`.
 - :func:`list_sessions`: the 39 sessions as a table, from the cache where a session is cached
-  and from the published catalogue (:data:`~helpers.session.SESSIONS`) otherwise.
+  and from the published catalogue (:data:`~helpers.catalogue.SESSIONS`) otherwise.
 - :func:`read_steinmetz_npz`: parse one of the course's files directly.
 - :func:`data_dir`, :func:`available_source`: where the data live and which source you get.
 
@@ -24,16 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pooch
 
+from helpers.catalogue import EXAMPLE_SESSION, SESSIONS, SessionInfo, resolve_session
 from helpers.session import (
     BEHAVIOUR_NAMES,
-    EXAMPLE_SESSION,
     OTHER_REGION,
     REGION_GROUPS,
-    SESSIONS,
     Session,
-    SessionInfo,
     region_of,
-    resolve_session,
 )
 from helpers.surrogate import simulated_session
 
@@ -582,7 +579,7 @@ def _catalogue_summary(info: SessionInfo) -> dict[str, Any]:
 
 
 def _words(name: str) -> list[str]:
-    """A session name as :func:`~helpers.session.resolve_session` compares it (case, spaces and
+    """A session name as :func:`~helpers.catalogue.resolve_session` compares it (case, spaces and
     underscores do not matter)."""
     return name.lower().replace("_", " ").split()
 
@@ -601,7 +598,7 @@ def list_sessions(*, source: str = "auto",
 
     Rows come from the real per-session cache when a session is cached (``source`` column
     ``"real"``, unless the source is forced to ``"simulated"``) and otherwise from the published
-    catalogue :data:`~helpers.session.SESSIONS` (``source`` says ``"catalogue (...)"`` and how
+    catalogue :data:`~helpers.catalogue.SESSIONS` (``source`` says ``"catalogue (...)"`` and how
     many sources agree); a simulated session copies its catalogue row. Nothing is downloaded.
 
     Returns:

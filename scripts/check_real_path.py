@@ -29,7 +29,7 @@ SEED_OFFSET = 1000  # the files' sessions use seed index + 1000: not the chapter
 
 def course_entry(index: int) -> dict:
     """One session of the course files, simulated with the catalogue's layout."""
-    from helpers.session import SESSIONS
+    from helpers.catalogue import SESSIONS
     from helpers.surrogate import make_session
 
     info = SESSIONS[index]
@@ -57,7 +57,7 @@ def course_entry(index: int) -> dict:
 
 def write_course_files(directory: Path) -> None:
     """The three course files, 13 sessions each, as the course distributes them."""
-    from helpers.session import SESSIONS
+    from helpers.catalogue import SESSIONS
 
     for part in range(3):
         indices = range(13 * part, min(13 * (part + 1), len(SESSIONS)))

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from helpers import steinmetz, surrogate
-from helpers.session import OTHER_REGION, REGION_GROUPS, SESSIONS
+from helpers.catalogue import SESSIONS
+from helpers.session import OTHER_REGION, REGION_GROUPS
 from helpers.steinmetz import (
     DataFormatError,
     DataUnavailableError,
