@@ -82,7 +82,8 @@ pods: $(STAMP)
 
 # Every page of _build/html in headless Chromium (Debian's chromium + chromium-driver), desktop
 # and phone widths; skipped with a message where no browser is installed (not in CI).
-browser: $(STAMP) $(JS_STAMP)
+browser: $(STAMP)
+	if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(JS_STAMP); fi  # MathJax
 	$(PYTHON) scripts/check_browser.py
 
 clean:
