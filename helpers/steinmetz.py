@@ -478,9 +478,14 @@ def _load_real(index: int, directory: Path, *, retry: bool) -> Session:
     return _session_from_cache(path)
 
 
+def _in_brief(reason: str) -> str:
+    """A download failure in two words, for one-line notices (no exception text)."""
+    return "no internet" if "reach" in reason or "answer" in reason else "download failed"
+
+
 def _fallback_notice(index: int, reason: str) -> str:
     """One short line: which session is simulated and why (no paths, no exception text)."""
-    why = "no internet" if "reach" in reason or "answer" in reason else "download failed"
+    why = _in_brief(reason)
     return (f"Note: SIMULATED session {index} ({SESSIONS[index].name}), {why}; "
             "see helpers.available_source().")  # <= 100 characters for every session
 
@@ -554,8 +559,8 @@ def available_source(session: int | str = EXAMPLE_SESSION, *,
     if _NETWORK.failure is None:
         return f"real (downloaded from osf.io into {_shown(directory)} on first use)"
     if chosen == "real":
-        return f"real was requested (STEINMETZ_SOURCE=real), but {_NETWORK.failure}"
-    return f"simulated (no internet: {_NETWORK.failure})"
+        return f"real requested (STEINMETZ_SOURCE=real), but {_in_brief(_NETWORK.failure)}"
+    return f"simulated ({_in_brief(_NETWORK.failure)}; real data once osf.io can be reached)"
 
 
 def _cached_summary(path: Path) -> dict[str, Any] | None:
