@@ -115,3 +115,25 @@ def test_relation_rejects_a_reversed_interval():
         relation(0.3, 0.1, 0)
     with pytest.raises(ValueError, match="low <= high"):
         relation(np.nan, 0.1, 0)
+
+
+# ----------------------------------------------------------------------------- gains
+def test_score_gains_are_paired_differences_of_bits_per_spike(split_session):
+    from helpers.evaluation import score_gains
+
+    _, _, data, truth = split_session
+    spikes = data.test_targets
+    null = np.broadcast_to(data.train_targets.mean(axis=(0, 1)), spikes.shape)
+    predictions = {"oracle": truth.test_targets, "null": null}
+    gains = score_gains(predictions, spikes, reference="null", seed=0)
+    assert list(gains.index) == ["oracle"]
+    expected = bits_per_spike(truth.test_targets, spikes) - bits_per_spike(null, spikes)
+    assert gains.loc["oracle", "score"] == pytest.approx(expected)
+    assert gains.loc["oracle", "low"] <= expected <= gains.loc["oracle", "high"]
+    assert gains.loc["oracle", "metric"] == "bits/spike gain over null"
+    with pytest.raises(KeyError, match="psth"):
+        score_gains(predictions, spikes, reference="psth")
+    with pytest.raises(ValueError, match="besides the reference"):
+        score_gains({"null": null}, spikes, reference="null")
+    with pytest.raises(ValueError, match="models' layout"):
+        score_gains(predictions, spikes[0], reference="null")

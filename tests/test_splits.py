@@ -316,3 +316,79 @@ def test_class_weights_equalise_the_classes() -> None:
 def test_class_weights_bad_labels(labels, message) -> None:
     with pytest.raises(ValueError, match=message):
         balanced_class_weights(labels)
+
+
+# ----------------------------------------------------------------------------- chapter 3
+from helpers.splits import (  # noqa: E402
+    MIN_REGION_NEURONS,
+    cross_region_split,
+    shuffle_within_conditions,
+)
+
+
+@pytest.fixture(scope="module")
+def two_regions():
+    return make_session(2, n_trials=40, n_bins=60,
+                        area_counts={"VISp": 40, "LGd": 30, "CA1": 12, "MOs": 4})
+
+
+@given(st.lists(st.integers(2, 9), min_size=1, max_size=6), st.integers(0, 1000))
+@settings(max_examples=60, deadline=None)
+def test_shuffle_pairs_only_within_conditions_and_never_a_trial_with_itself(sizes, seed):
+    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(sizes)), sizes))
+    partner = shuffle_within_conditions(labels, seed=seed)
+    assert np.array_equal(np.sort(partner), np.arange(len(labels)))  # a permutation
+    assert (partner != np.arange(len(labels))).all()
+    assert (labels[partner] == labels).all()
+
+
+def test_shuffle_accepts_rows_of_conditions_and_is_reproducible():
+    conditions = np.c_[[0, 0, 1, 1, 0, 0], [1, 1, 1, 1, 0, 0]]
+    partner = shuffle_within_conditions(conditions, seed=3)
+    assert (conditions[partner] == conditions).all() and (partner != np.arange(6)).all()
+    assert np.array_equal(partner, shuffle_within_conditions(conditions, seed=3))
+
+
+def test_shuffle_rejects_a_trial_alone_in_its_condition():
+    with pytest.raises(ValueError, match="alone in their condition"):
+        shuffle_within_conditions(np.array([0, 0, 1]))
+    with pytest.raises(ValueError, match="at least one trial"):
+        shuffle_within_conditions(np.array([]))
+
+
+def test_cross_region_split_draws_disjoint_neurons_of_the_right_regions(two_regions):
+    split = cross_region_split(two_regions, "vis ctx", "thal", min_rate=None, n_source=20,
+                               seed=1)
+    region = two_regions.region
+    assert (region[split.source_neurons] == "vis ctx").all() and len(split.source_neurons) == 20
+    assert (region[split.heldout_neurons] == "thal").all()
+    assert (region[split.heldin_neurons] == "thal").all()
+    assert len(np.intersect1d(split.heldin_neurons, split.heldout_neurons)) == 0
+    assert len(split.heldin_neurons) + len(split.heldout_neurons) == 30
+    assert len(np.intersect1d(split.train_trials, split.test_trials)) == 0
+    assert not split.within and "source neurons predict" in split.describe()
+    again = cross_region_split(two_regions, "hipp", "thal", min_rate=None, seed=1)
+    assert np.array_equal(again.heldout_neurons, split.heldout_neurons)  # same target split
+    assert np.array_equal(again.test_trials, split.test_trials)  # same trials for every pair
+
+
+def test_same_source_and_target_is_within_region_co_smoothing(two_regions):
+    split = cross_region_split(two_regions, "thal", "thal", min_rate=None, n_source=10, seed=0)
+    assert split.within and "within-region co-smoothing" in split.describe()
+    assert np.isin(split.source_neurons, split.heldin_neurons).all()
+    assert len(np.intersect1d(split.source_neurons, split.heldout_neurons)) == 0
+
+
+def test_cross_region_split_bad_inputs(two_regions):
+    with pytest.raises(ValueError, match=r"no neurons in 'midbrain'.*\['vis ctx', 'thal'"):
+        cross_region_split(two_regions, "midbrain", "thal", min_rate=None)
+    with pytest.raises(ValueError, match="Unknown region group 'visual'"):
+        cross_region_split(two_regions, "vis ctx", "visual", min_rate=None)
+    with pytest.raises(ValueError, match=f"has 4 neurons; .* at least {MIN_REGION_NEURONS}"):
+        cross_region_split(two_regions, "other ctx", "thal", min_rate=None)
+    with pytest.raises(ValueError, match=r"firing >= 1000"):
+        cross_region_split(two_regions, "vis ctx", "thal", min_rate=1000.0)
+    with pytest.raises(ValueError, match="has 40 neurons; ask for fewer"):
+        cross_region_split(two_regions, "vis ctx", "thal", min_rate=None, n_source=41)
+    with pytest.raises(ValueError, match="positive integer"):
+        cross_region_split(two_regions, "vis ctx", "thal", min_rate=None, n_source=0)

@@ -241,3 +241,57 @@ def test_simulated_wheel_follows_the_action_latent_and_the_movement_time(small_s
     assert np.all(response_time[go] > truth["move_time"][go])
     again = make_session(3, n_trials=60, n_bins=120, area_counts=SMALL)
     np.testing.assert_array_equal(again.behaviour["wheel"], wheel)
+
+
+# ----------------------------------------------------------------------------- coupling
+def test_coupling_truth_matches_what_was_simulated():
+    from helpers.surrogate import COUPLED_PAIRS
+
+    session = make_session(7, n_trials=40, n_bins=100,
+                           area_counts={"VISp": 25, "LGd": 25, "CA1": 20})
+    coupling = session.truth.coupling
+    assert coupling.pairs == (("vis ctx", "thal"),)  # the only coupled pair recorded
+    assert ("vis ctx", "thal") in COUPLED_PAIRS and coupling.rank == 2
+    assert coupling.lag_s == pytest.approx(0.03)
+    assert set(coupling.private_latents) == {"vis ctx", "thal", "hipp"}
+    projection = coupling.projections[("vis ctx", "thal")]
+    assert projection.shape[0] == 2
+    np.testing.assert_allclose(projection @ projection.T, np.eye(2), atol=1e-10)
+    for latents in coupling.private_latents.values():
+        assert latents.shape[:2] == (40, 100)
+    # The thalamus's log rates, minus what the session-wide latents explain, are explained by
+    # its own private latents and the projected visual latents 3 bins (30 ms) earlier.
+    thal = session.select("thal")
+    log_rates = np.log(thal.truth.rates).transpose(1, 2, 0).reshape(-1, thal.n_neurons)
+    lag = int(round(coupling.lag_s / session.bin_size))
+    source = coupling.private_latents["vis ctx"] @ projection.T  # (trials, bins, rank)
+
+    def explained(regressors):
+        design = np.concatenate([session.truth.latents, *regressors], axis=2)
+        design = np.c_[design[:, lag:].reshape(-1, design.shape[2]),
+                       np.ones(40 * (100 - lag))]
+        target = log_rates.reshape(40, 100, -1)[:, lag:].reshape(-1, thal.n_neurons)
+        residual = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
+        return 1 - residual.var() / target.var()
+
+    private = coupling.private_latents["thal"]
+    delayed = np.zeros_like(source)
+    delayed[:, lag:] = source[:, :-lag]
+    assert explained([private, delayed]) > 0.995  # exact up to the rate saturation
+    assert explained([private, source]) < explained([private, delayed]) - 0.01  # the lag matters
+    others = session.select("hipp")
+    assert np.isfinite(others.truth.rates).all()
+
+
+def test_coupling_survives_select_and_window():
+    session = make_session(8, n_trials=30, n_bins=100, area_counts={"VISp": 12, "LGd": 12})
+    cut = session.select("thal", trials=np.arange(10)).window(0.0, 0.3)
+    private = cut.truth.coupling.private_latents["vis ctx"]
+    assert private.shape == (10, cut.n_bins, 4)
+    np.testing.assert_array_equal(
+        private, session.truth.coupling.private_latents["vis ctx"][:10][:, 50:80])
+
+
+def test_pairs_without_both_regions_are_not_coupled():
+    coupling = make_session(9, n_trials=20, n_bins=60, area_counts={"CA1": 10}).truth.coupling
+    assert coupling.pairs == () and coupling.projections == {}
