@@ -15,9 +15,8 @@ Start a worker (any number of times, anywhere the storage is reachable)::
     python -m helpers.sweep --study NAME --storage URL --n-trials K [--small] [--max-trials N]
 
 Each trial trains a :class:`~helpers.models.Seq2SeqRNN` with :func:`helpers.train.fit` on the
-*training* trials of a co-smoothing split and is scored in validation co-smoothing bits per
-spike on trials carved from them; the test trials are never seen by the search
-(:mod:`helpers.sweep_analysis` scores the chosen settings on them, and analyses the study).
+*training* trials of a co-smoothing split and is scored in bits per spike on validation trials
+carved from them; the test trials are left to :mod:`helpers.sweep_analysis`.
 """
 
 from __future__ import annotations
@@ -28,13 +27,12 @@ import os
 import socket
 import sys
 import time
+import warnings
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
-import optuna
 import torch
-from optuna.trial import TrialState
 from scipy.special import gammaln
 
 from helpers.metrics import bits_per_spike, poisson_log_likelihood
@@ -42,6 +40,11 @@ from helpers.models import Seq2SeqRNN, Seq2SeqSettings
 from helpers.runtime import get_device
 from helpers.splits import co_smoothing_split, split_trials
 from helpers.train import RECOMMENDED_FIT, FitSettings, fit
+
+with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in Jupyter without widgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import optuna
+    from optuna.trial import TrialState
 
 __all__ = [
     "SearchSpace", "SPACE", "SweepData", "SMALL", "FULL", "make_sweep_data", "StorageError",
@@ -390,8 +393,7 @@ class Objective:
 
 # =================================================================================== worker
 def make_sampler(name: str = "tpe", seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """``"tpe"`` (Optuna's default, with the constant liar for parallel workers) or
-    ``"random"``."""
+    """``"tpe"`` (Optuna's default; constant liar for parallel workers) or ``"random"``."""
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, constant_liar=True)
     if name == "random":

@@ -25,23 +25,37 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import optuna
-from optuna.trial import TrialState
 
 from helpers.evaluation import score_table
 from helpers.metrics import bits_per_spike, poisson_log_likelihood
 from helpers.models import Seq2SeqRNN, Seq2SeqSettings
 from helpers.runtime import ProgressBar
-from helpers.sweep import SweepData, open_storage
+from helpers.sweep import SweepData, open_storage, optuna  # optuna imported without its warning
 from helpers.train import FitSettings, fit
 
+TrialState = optuna.trial.TrialState
+
 __all__ = [
-    "launch_workers", "wait_for_workers", "trials_table", "best_params", "best_so_far",
+    "new_study", "launch_workers", "wait_for_workers", "trials_table", "best_params", "best_so_far",
     "pruning_summary", "bootstrap_importances", "evaluate_on_test", "TestComparison", "plot",
 ]
 
 
 # ================================================================================== workers
+def new_study(name: str, storage, *, enqueue: tuple[dict, ...] | list[dict] = ()
+              ) -> optuna.Study:
+    """Create (or load) a study to maximise, with ``enqueue``'d settings as its first trials
+    (e.g. the recommended defaults, so that the search is measured against them). Also turns
+    Optuna's informational log lines off in this process.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=name, storage=open_storage(storage),
+                                direction="maximize", load_if_exists=True)
+    for params in enqueue:
+        study.enqueue_trial(dict(params))
+    return study
+
+
 def launch_workers(n_workers: int, study: str, storage: str, n_trials: int, *,
                    args: tuple[str, ...] = (), log_dir: str | os.PathLike[str],
                    first_seed: int = 0) -> list[subprocess.Popen]:
@@ -354,8 +368,15 @@ def plot(study: optuna.Study, kind: str, **kwargs):
 
     if kind not in _PLOTS:
         raise ValueError(f"kind must be one of {sorted(_PLOTS)}, got {kind!r}.")
+    import matplotlib
+    from matplotlib.ticker import NullFormatter
+
     if kind == "importances":
         kwargs.setdefault("evaluator", _evaluator(0))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), matplotlib.rc_context():  # Optuna sets a global style
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return getattr(optuna_plots, _PLOTS[kind])(study, **kwargs)
+        axes = getattr(optuna_plots, _PLOTS[kind])(study, **kwargs)
+    for ax in np.atleast_1d(axes):
+        if ax.get_xscale() == "log":  # crowded minor labels on short log ranges
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    return axes

@@ -17,6 +17,7 @@ from helpers.sweep_analysis import (
     bootstrap_importances,
     evaluate_on_test,
     launch_workers,
+    new_study,
     plot,
     trials_table,
     wait_for_workers,
@@ -68,8 +69,12 @@ def test_evaluate_on_test_reports_seed_and_test_trial_noise() -> None:
         evaluate_on_test(candidates, tiny_data(), seeds=(0,))
 
 
-def test_optuna_figures_and_a_bad_kind(study) -> None:
+def test_optuna_figures_leave_the_global_style_alone(study) -> None:
+    import matplotlib.pyplot as plt
+
+    before = dict(plt.rcParams)
     assert plot(study, "history").get_ylabel()
+    assert dict(plt.rcParams) == before
     assert len(plot(study, "slice", params=["lr", "hidden_size"])) == 2
     with pytest.raises(ValueError, match="kind must be one of"):
         plot(study, "contour")
@@ -90,3 +95,12 @@ def test_a_failing_worker_is_reported_with_its_log(tmp_path) -> None:
         wait_for_workers(workers, "broken", storage, poll_s=0.2)
     with pytest.raises(ValueError, match="n_workers"):
         launch_workers(0, "broken", storage, 1, log_dir=tmp_path)
+
+
+def test_new_study_starts_with_the_enqueued_settings(tmp_path) -> None:
+    defaults = {"cell": "gru", "hidden_size": 16, "lr": 0.01}
+    study = new_study("defaults", str(tmp_path / "s.journal"), enqueue=[defaults])
+    assert len(study.trials) == 1 and study.trials[0].state.name == "WAITING"
+    again = run_worker("defaults", str(tmp_path / "s.journal"), tiny_data(), n_trials=1,
+                       recipe=FAST, pruner="none")
+    assert {k: again.trials[0].params[k] for k in defaults} == defaults
