@@ -447,12 +447,17 @@ class LatentComparison:
         """The learned dimensions the true latents explain poorly (R² < 0.5)."""
         return [name for name, r2 in self.to_learned.items() if not r2 >= 0.5]
 
+    def recovered(self, threshold: float = 0.5) -> list[str]:
+        """The true latents predicted from the learned ones with R² >= ``threshold``."""
+        return [name for name, r2 in self.to_true.items() if r2 >= threshold]
+
     def summary(self) -> str:
-        """One short line: the median R² each way and the poorly explained factors."""
+        """One short line: how many true latents were recovered (R² >= 0.5), the median R² of
+        the factors from the truth, and the poorly explained factors (by number)."""
         extra = [name.split()[-1] for name in self.extra_dimensions()]
-        return (f"median R² learned -> true {np.nanmedian(self.to_true):.2f}, true -> learned "
-                f"{np.nanmedian(self.to_learned):.2f}; factors with R² < 0.5: "
-                f"{', '.join(extra) or 'none'}")
+        return (f"{len(self.recovered())} of {len(self.to_true)} true latents recovered; "
+                f"median R² true -> learned {np.nanmedian(self.to_learned):.2f}; "
+                f"factors with R² < 0.5: {', '.join(extra) or 'none'}")
 
 
 def compare_latents(learned: np.ndarray, true: np.ndarray, names: tuple[str, ...] | None = None,

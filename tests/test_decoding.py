@@ -167,7 +167,9 @@ def test_two_way_r2_is_near_one_for_an_invertible_linear_map():
     comparison = compare_latents(learned, true, names=("a", "b", "c", "d"))
     assert (comparison.to_true > 0.99).all() and (comparison.to_learned > 0.99).all()
     assert list(comparison.to_true.index) == ["a", "b", "c", "d"]
+    assert comparison.summary().startswith("4 of 4 true latents recovered")
     assert comparison.summary().endswith("factors with R² < 0.5: none")
+    assert comparison.recovered() == ["a", "b", "c", "d"]
     assert comparison.extra_dimensions() == []
 
 
