@@ -70,7 +70,8 @@ def _checked_pair(rates: np.ndarray | torch.Tensor,
 def poisson_log_likelihood(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     """Elementwise Poisson log-likelihood ``spikes*log(rate) - rate - log(spikes!)`` in nats.
 
-    Rates below 1e-9 spikes/bin are raised to 1e-9, as in the field's evaluation code.
+    Rates below :data:`RATE_FLOOR` spikes/bin are raised to it (the field's evaluation code
+    floors zero rates the same way), so that a zero rate gives a large finite penalty.
     """
     rates = np.maximum(rates, RATE_FLOOR)
     return xlogy(spikes, rates) - rates - gammaln(spikes + 1)

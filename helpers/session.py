@@ -344,9 +344,9 @@ class Session:
                              "session holds each trial once (draw without replacement).")
         return trials
 
-    def window(self, start: float, end: float) -> Session:
-        """The session cut to the bins whose centre lies in ``[start, end)`` seconds from
-        stimulus onset; :attr:`time` stays relative to stimulus onset.
+    def bins_in(self, start: float, end: float) -> slice:
+        """The bins whose centre lies in ``[start, end)`` seconds from stimulus onset, as a
+        slice of the time axis (what :meth:`window` keeps).
 
         Raises:
             ValueError: ``end <= start`` or no bin in the window (the message gives the
@@ -360,9 +360,14 @@ class Session:
                 f"No bin of session {self.name} lies in the window [{start}, {end}) s; its bins "
                 f"span {self.time[0]:.3f} to {self.time[-1]:.3f} s around stimulus onset."
             )
-        bins = slice(int(keep[0]), int(keep[-1]) + 1)
+        return slice(int(keep[0]), int(keep[-1]) + 1)
+
+    def window(self, start: float, end: float) -> Session:
+        """The session cut to the bins whose centre lies in ``[start, end)`` seconds from
+        stimulus onset (:meth:`bins_in`); :attr:`time` stays relative to stimulus onset."""
+        bins = self.bins_in(start, end)
         windowed = self._subset(slice(None), slice(None), bins)
-        windowed.stim_onset = self.stim_onset - keep[0] * self.bin_size
+        windowed.stim_onset = self.stim_onset - bins.start * self.bin_size
         return windowed
 
     def _subset(self, neurons: Any, trials: Any, bins: Any) -> Session:
