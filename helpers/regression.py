@@ -309,7 +309,8 @@ class ReducedRankRates(RidgeRates):
     the ridge fit's predictions on the training trials. The penalty is chosen as in
     :class:`RidgeRates`; then the rank is the *smallest* one whose cross-validated
     log-likelihood falls short of the best rank's by less than one standard error (of the
-    difference, paired over folds), the usual rule for an honest dimensionality. At full rank the model equals :class:`RidgeRates`.
+    difference, paired over folds), the usual rule for an honest dimensionality. At full rank
+    the model equals :class:`RidgeRates`.
 
     Attributes:
         rank: the chosen rank (after :meth:`fit`), or a fixed rank given by the user.
