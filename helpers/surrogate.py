@@ -33,14 +33,12 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.special import ndtri
 
+from helpers.catalogue import EXAMPLE_SESSION, SESSIONS, resolve_session
 from helpers.session import (
-    EXAMPLE_SESSION,
-    SESSIONS,
     Coupling,
     Session,
     Truth,
     region_of,
-    resolve_session,
 )
 
 __all__ = ["make_session", "simulated_session", "default_area_counts", "LATENT_NAMES",
@@ -688,7 +686,7 @@ _last_simulated: dict[int, Session] = {}  # the most recent simulated session, k
 
 def simulated_session(session: int | str) -> Session:
     """The simulated stand-in for one of the 39 sessions: its published layout (neurons per
-    area) and trial count from :data:`~helpers.session.SESSIONS`, seed = its index.
+    area) and trial count from :data:`~helpers.catalogue.SESSIONS`, seed = its index.
 
     Nothing is written to disk. The most recent one is kept in memory, so loading it again is
     instant; each call returns a fresh :class:`~helpers.session.Session` object (the arrays
