@@ -106,18 +106,15 @@ def lagged_features(session: Session, start: float, end: float, lags_s: tuple[fl
     if smooth_s < 0 or not np.isclose(width * session.bin_size, smooth_s):
         raise ValueError(f"smooth_s must be a multiple of the {session.bin_size} s bins >= 0, "
                          f"got {smooth_s}.")
-    if not end > start:
-        raise ValueError(f"A window needs end > start (seconds), got ({start}, {end}).")
-    inside = np.flatnonzero((session.time >= start - 1e-9) & (session.time < end - 1e-9))
-    if len(inside) == 0:
-        session.window(start, end)  # raises the session's message for an empty window
-    chosen = session.spikes if neurons is None else session.spikes[np.asarray(neurons)]
-    counts = np.asarray(chosen, dtype=np.float64).transpose(1, 2, 0)  # (trials, bins, neurons)
+    bins = session.bins_in(start, end)  # the window's bins (clear errors for a bad window)
+    counts = session.spikes_by_trial().astype(np.float64)  # (trials, bins, neurons)
+    if neurons is not None:
+        counts = counts[..., np.asarray(neurons)]
     if width > 1:
         cumulative = np.cumsum(np.pad(counts, ((0, 0), (width, 0), (0, 0))), axis=1)
         counts = (cumulative[:, width:] - cumulative[:, :-width]) / width
     design = lagged_design(counts, lag_bins)
-    return design[:, inside[0]:inside[-1] + 1]
+    return design[:, bins]
 
 
 # =============================================================================================
