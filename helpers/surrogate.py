@@ -11,9 +11,14 @@ Generative model, in short (all times in seconds, relative to stimulus onset):
    engagement level ``e`` in (0, 1) per trial; a choice (+1 left, -1 right, 0 no-go) from a
    three-way psychometric function whose lapses grow as engagement falls; reward by the
    Steinmetz et al. (2019) rules. ``p_correct`` = P(reward | contrasts, engagement).
-2. Latents ``x[trial, bin, :]`` (:data:`LATENT_NAMES`): visual transients (left, right), a signed
-   choice ramp, an unsigned action (movement) signal, engagement, a shared per-trial gain and
-   four smooth shared fluctuations (two mostly in visual cortex, two mostly elsewhere). On top,
+2. Latents ``x[trial, bin, :]`` (:data:`LATENT_NAMES`): visual transients and sustained
+   responses (left, right), a signed choice ramp, an unsigned action (movement) signal,
+   engagement, a shared per-trial gain, and for each region block (``_BLOCKS``) private
+   dynamics: a noisy damped rotation kicked by the stimulus -- the same kick on every trial of a
+   condition plus a trial-specific one -- and two slow (0.5 s) fluctuations. These give co-
+   smoothing the real data's ladder (``helpers.stats.CO_SMOOTHING_TARGETS``): structure that a
+   condition average captures, more that smoothing follows, and more that only a model of the
+   whole trial can infer. On top,
    each region group has four fast private latents (0.05 s), and for the region pairs of
    :data:`COUPLED_PAIRS` the target reads a rank-2 projection of the source's private latents
    30 ms late (``truth.coupling``); other pairs share only the session-wide latents.
@@ -46,18 +51,20 @@ __all__ = ["make_session", "simulated_session", "default_area_counts", "LATENT_N
 
 #: Names of the latent variables, in the order of ``truth.latents[..., i]``.
 LATENT_NAMES: tuple[str, ...] = (
-    "stim_left",    # visual transient for the left stimulus, contrast**0.5 * kernel(t)
-    "stim_right",   # same for the right (contralateral to the simulated left-hemisphere probes)
-    "choice",       # signed ramp into the wheel movement: +1 left, -1 right, 0 no-go
-    "action",       # unsigned movement signal (go trials only)
-    "engagement",   # slow per-trial state in (0, 1), constant within a trial
-    "gain",         # shared per-trial log-gain, unit variance, constant within a trial
-    "shared_1",     # smooth shared fluctuations, unit variance, 0.3 s smoothing width;
-    "shared_2",     # 1-2 mostly in visual cortex,
-    "shared_3",     # 3-4 mostly in the other regions
-    "shared_4",
+    "stim_left",        # visual onset transient for the left stimulus, contrast**0.5 * kernel(t)
+    "stim_right",       # same for the right (contralateral to the simulated left-hemisphere probes)
+    "sustained_left",   # sustained visual response while the left stimulus stays on screen
+    "sustained_right",
+    "choice",           # signed ramp into the wheel movement: +1 left, -1 right, 0 no-go
+    "action",           # unsigned movement signal (go trials only)
+    "engagement",       # slow per-trial state in (0, 1), constant within a trial
+    "gain",             # shared per-trial log-gain, unit variance, constant within a trial
+    # Region-private dynamics: for each block (see _BLOCKS), a damped rotation ("rot", two
+    # coordinates) kicked by the stimulus with a trial-specific kick, and two slow fluctuations.
+    *(f"{block}_{kind}" for block in ("vis", "thal", "hipp", "ctx", "sub")
+      for kind in ("rot_1", "rot_2", "slow_1", "slow_2")),
 )
-_N_SHARED = 4
+_N_TASK = 8  # latents before the region-private blocks
 
 #: The published layout of Lederberg 2017-12-05 (course session 11): 698 neurons, 340 trials.
 DEFAULT_AREA_COUNTS: dict[str, int] = dict(SESSIONS[EXAMPLE_SESSION].area_counts)
@@ -69,15 +76,29 @@ _CHOICE_CORTEX = ("MOs", "MOp", "ACA")
 _SUBCORTICAL = ("thal", "midbrain", "basal ganglia", "cortical subplate")
 _NEOCORTICAL = ("vis ctx", "other ctx")
 _MEDIAN_RATE_HZ = 1.0
-_REGION_RATE_FACTOR = {"vis ctx": 2.0, "thal": 1.3, "hipp": 0.6}
+_REGION_RATE_FACTOR = {"vis ctx": 0.6, "thal": 3.0, "hipp": 0.6}
 _MAX_RATE_HZ = 150.0  # rates saturate smoothly here
 _DISENGAGED_FRACTION = 0.28
 _LOG_RATE_SD = 1.3
 _TYPICAL_ENGAGEMENT = 0.7  # mean engagement level; baseline rates refer to it
-_THAL_ENGAGEMENT = 1.4
-_SHARED_TIMESCALE = 0.3  # s, Gaussian smoothing width of the shared fluctuations
-_VIS_SHARED = np.array([0.45, 0.45, 0.1, 0.1])  # loading s.d. on shared_1..4, vis ctx
-_OTHER_SHARED = np.array([0.1, 0.1, 0.25, 0.25])  # and in every other region
+_THAL_ENGAGEMENT = 1.0
+_SLOW_TIMESCALE = 0.5  # s, Gaussian smoothing width of the slow region-private fluctuations
+_SUSTAINED_TAU = 1.0  # s, decay of the sustained visual response
+_GAIN_SD = 0.2  # loading scale on the per-trial gain
+_KICK_LATENCY = 0.05  # s after stimulus onset: when the stimulus kicks the rotations
+#: Region-private dynamics per block: rotation frequency (Hz) and damping time (s), the
+#: stimulus kick's condition-dependent size and trial-specific s.d. (in units of the rotation's
+#: resting s.d.), and the s.d. of the loadings of the block's neurons on its rotation and slow
+#: latents.
+_BLOCKS: dict[str, dict[str, float]] = {
+    "vis": {"hz": 2.5, "tau": 0.4, "kick": 1.0, "kick_sd": 0.9, "rot_sd": 0.28, "slow_sd": 0.33},
+    "thal": {"hz": 3.0, "tau": 0.4, "kick": 0.5, "kick_sd": 1.0, "rot_sd": 0.45, "slow_sd": 0.3},
+    "hipp": {"hz": 3.0, "tau": 0.4, "kick": 0.0, "kick_sd": 0.5, "rot_sd": 0.2, "slow_sd": 0.2},
+    "ctx": {"hz": 2.0, "tau": 0.4, "kick": 0.5, "kick_sd": 1.0, "rot_sd": 0.25, "slow_sd": 0.2},
+    "sub": {"hz": 2.0, "tau": 0.4, "kick": 0.3, "kick_sd": 0.5, "rot_sd": 0.2, "slow_sd": 0.2},
+}
+_REGION_BLOCK = {"vis ctx": "vis", "thal": "thal", "hipp": "hipp", "other ctx": "ctx"}  # else sub
+_SUSTAINED_MEAN, _SUSTAINED_SD = 0.3, 0.4  # sustained loading / transient loading
 _PRIVATE_SHAPE = 8.0  # private gamma gain: mean 1, variance 1 / shape
 _BURST_MEAN = 0.25  # mean extra spikes per event, averaged over neurons
 
@@ -127,7 +148,7 @@ def make_session(
     Returns:
         A :class:`~helpers.session.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
         and ``truth``: ``rates`` float32 spikes per bin (same shape), ``latents`` float32
-        ``(n_trials, n_bins, 10)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
+        ``(n_trials, n_bins, 28)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
         ``p_correct`` (P(reward) given contrasts and engagement, before the choice),
         ``engagement`` (level in (0, 1)), ``engaged`` (bool state), ``choice`` (= response),
         ``p_choice`` ``(n_trials, 3)`` (P(left), P(right), P(no-go)), ``gocue`` and
@@ -395,11 +416,19 @@ def _simulate_behaviour(rng: np.random.Generator, n_trials: int) -> _Behaviour:
 
 # --------------------------------------------------------------------------- latents
 def _visual_kernel(time: np.ndarray, latency: float = 0.045) -> np.ndarray:
-    """Visual response time course, peak 1: an onset transient and a slower sustained part."""
+    """Visual onset response, peak 1: a transient and a short sustained tail."""
     lag = np.clip(time - latency, 0, None)
     transient = (lag / 0.04) * np.exp(1 - lag / 0.04)
     sustained = 0.35 * (1 - np.exp(-lag / 0.05)) * np.exp(-lag / 0.5)
     kernel = transient + sustained
+    return kernel / max(kernel.max(), 1e-12)
+
+
+def _sustained_kernel(time: np.ndarray, latency: float = 0.045) -> np.ndarray:
+    """Sustained visual response while the grating stays on screen, peak 1: rises over ~60 ms,
+    decays over :data:`_SUSTAINED_TAU`."""
+    lag = np.clip(time - latency, 0, None)
+    kernel = (1 - np.exp(-lag / 0.06)) * np.exp(-lag / _SUSTAINED_TAU)
     return kernel / max(kernel.max(), 1e-12)
 
 
@@ -419,27 +448,78 @@ def _simulate_latents(
     """All latents, float32 ``(n_trials, n_bins, n_latents)`` in the order of LATENT_NAMES."""
     n_trials, n_bins = len(behaviour.engagement), len(time)
     latents = np.zeros((n_trials, n_bins, len(LATENT_NAMES)), dtype=np.float32)
-    kernel = _visual_kernel(time)
-    latents[:, :, 0] = np.sqrt(behaviour.contrast_left)[:, None] * kernel
-    latents[:, :, 1] = np.sqrt(behaviour.contrast_right)[:, None] * kernel
+    root_left, root_right = np.sqrt(behaviour.contrast_left), np.sqrt(behaviour.contrast_right)
+    kernel, sustained = _visual_kernel(time), _sustained_kernel(time)
+    latents[:, :, 0] = root_left[:, None] * kernel
+    latents[:, :, 1] = root_right[:, None] * kernel
+    latents[:, :, 2] = root_left[:, None] * sustained
+    latents[:, :, 3] = root_right[:, None] * sustained
     ramp, action = _movement_kernels(time, behaviour.move_time)
-    latents[:, :, 2] = behaviour.response[:, None] * ramp
-    latents[:, :, 3] = action
-    latents[:, :, 4] = behaviour.engagement[:, None]
-    latents[:, :, 5] = rng.normal(size=n_trials)[:, None]
-    latents[:, :, 6:] = _smooth_noise(rng, n_trials, n_bins, _N_SHARED,
-                                      _SHARED_TIMESCALE / bin_size)
+    latents[:, :, 4] = behaviour.response[:, None] * ramp
+    latents[:, :, 5] = action
+    latents[:, :, 6] = behaviour.engagement[:, None]
+    latents[:, :, 7] = rng.normal(size=n_trials)[:, None]
+    for i, params in enumerate(_BLOCKS.values()):
+        first = _N_TASK + 4 * i
+        latents[:, :, first:first + 2] = _kicked_rotation(rng, params, root_left, root_right,
+                                                          time, bin_size)
+        latents[:, :, first + 2:first + 4] = _smooth_noise(rng, n_trials, n_bins, 2,
+                                                           _SLOW_TIMESCALE / bin_size)
     return latents
+
+
+def _kicked_rotation(
+    rng: np.random.Generator, params: dict[str, float], root_left: np.ndarray,
+    root_right: np.ndarray, time: np.ndarray, bin_size: float,
+) -> np.ndarray:
+    """A noisy damped rotation kicked by the stimulus, ``(n_trials, n_bins, 2)``.
+
+    ``z[t+1] = rho * R(2 pi f dt) z[t] + sqrt(1 - rho**2) * noise``, unit variance at rest
+    (``rho = exp(-dt / tau)``). At :data:`_KICK_LATENCY` after stimulus onset the state is
+    kicked by ``kick * (sqrt(c_R) u_R + sqrt(c_L) u_L)`` -- the same on every trial of a
+    condition -- plus a trial-specific kick of s.d. ``kick_sd * (0.3 + sqrt(max contrast))``
+    per coordinate. It then rings and decays: a trial-specific trajectory that a model can
+    infer from the whole trial but a smoothing kernel can only follow locally.
+    """
+    n_trials, n_bins = len(root_left), len(time)
+    rho = np.exp(-bin_size / params["tau"])
+    angle = 2 * np.pi * params["hz"] * bin_size
+    transition = rho * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    noise = rng.normal(size=(n_bins, n_trials, 2)) * np.sqrt(1 - rho**2)
+    state = rng.normal(size=(n_trials, 2))
+    directions = np.array([[np.cos(np.pi / 3), np.sin(np.pi / 3)], [1.0, 0.0]])  # left, right
+    kick = params["kick"] * (root_left[:, None] * directions[0] + root_right[:, None]
+                             * directions[1])
+    kick += (params["kick_sd"] * (0.3 + np.maximum(root_left, root_right))[:, None]
+             * rng.normal(size=(n_trials, 2)))
+    kick_bin = int(np.searchsorted(time, _KICK_LATENCY))
+    out = np.empty((n_trials, n_bins, 2), dtype=np.float32)
+    for t in range(n_bins):
+        if t == kick_bin:
+            state = state + kick
+        out[:, t] = state
+        state = state @ transition.T + noise[t]
+    return out
 
 
 def _smooth_noise(
     rng: np.random.Generator, n_trials: int, n_bins: int, n_series: int, sigma_bins: float
 ) -> np.ndarray:
-    """Gaussian-smoothed white noise, unit variance, ``(n_trials, n_bins, n_series)``."""
+    """Gaussian-smoothed white noise, unit variance, ``(n_trials, n_bins, n_series)``.
+
+    White noise with ``4 * sigma_bins`` bins of margin on each side, smoothed by a Gaussian of
+    s.d. ``sigma_bins``: directly for narrow kernels, in the frequency domain for wide ones
+    (the slow latents), where a direct convolution would cost most of a session's run time.
+    """
     pad = int(np.ceil(4 * sigma_bins))
     noise = rng.normal(size=(n_trials, n_bins + 2 * pad, n_series))
-    smooth = gaussian_filter1d(noise, sigma_bins, axis=1, mode="constant")[:, pad:pad + n_bins]
-    return smooth / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+    if sigma_bins <= 8:
+        smooth = gaussian_filter1d(noise, sigma_bins, axis=1, mode="constant")
+        return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+    length = noise.shape[1]
+    transfer = np.exp(-2 * (np.pi * sigma_bins * np.fft.rfftfreq(length)) ** 2)
+    smooth = np.fft.irfft(np.fft.rfft(noise, axis=1) * transfer[:, None], n=length, axis=1)
+    return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
 
 
 # --------------------------------------------------------------------------- wheel
@@ -487,52 +567,70 @@ def _draw_neurons(rng: np.random.Generator, brain_area: np.ndarray, bin_size: fl
     """Draw every neuron's baseline rate, latent loadings and private noise parameters."""
     n_neurons = len(brain_area)
     region = region_of(brain_area)
-    # Log-normal rates at a typical engagement level, drawn stratified (one draw per quantile
-    # bin, shuffled) so that sessions differ little in their rate distribution.
-    quantiles = (rng.permutation(n_neurons) + rng.random(n_neurons)) / n_neurons
+    # Log-normal rates at a typical engagement level, drawn stratified within each region
+    # group (one draw per quantile bin, shuffled) so that sessions, and the regions in them,
+    # differ little in their rate distribution.
+    quantiles = np.empty(n_neurons)
+    for group in np.unique(region):
+        members = np.flatnonzero(region == group)
+        quantiles[members] = (rng.permutation(len(members)) + rng.random(len(members))) / len(
+            members)
     rate_hz = np.exp(np.log(_MEDIAN_RATE_HZ) + _LOG_RATE_SD * ndtri(quantiles))
     rate_hz *= np.array([_REGION_RATE_FACTOR.get(r, 1.0) for r in region])
     loadings = np.zeros((n_neurons, len(LATENT_NAMES)))
-    loadings[:, 0:2] = _stimulus_loadings(rng, brain_area, region)
-    loadings[:, 2:4] = _movement_loadings(rng, brain_area, region)
-    loadings[:, 4] = _engagement_loadings(rng, region)
-    loadings[:, 5] = 0.2 * rng.uniform(0.5, 1.5, size=n_neurons)
-    loadings[:, 6:] = _shared_loadings(rng, region)
-    log_baseline = np.log(rate_hz * bin_size) - loadings[:, 4] * _TYPICAL_ENGAGEMENT
+    loadings[:, 0:4] = _stimulus_loadings(rng, brain_area, region)
+    loadings[:, 4:6] = _movement_loadings(rng, brain_area, region)
+    loadings[:, 6] = _engagement_loadings(rng, region)
+    loadings[:, 7] = _GAIN_SD * rng.uniform(0.5, 1.5, size=n_neurons)
+    loadings[:, _N_TASK:] = _block_loadings(rng, region)
+    # The zero-mean, unit-variance latents raise the mean rate by exp(variance / 2); take it
+    # out of the baseline so that the rate distribution does not depend on their strength.
+    random_part = np.r_[7, np.arange(_N_TASK, len(LATENT_NAMES))]
+    log_baseline = (np.log(rate_hz * bin_size) - loadings[:, 6] * _TYPICAL_ENGAGEMENT
+                    - 0.5 * (loadings[:, random_part] ** 2).sum(axis=1))
     private_shape = rng.lognormal(np.log(_PRIVATE_SHAPE), 0.3, size=n_neurons)
     burst_mean = rng.uniform(0, 2 * _BURST_MEAN, size=n_neurons)
     return _Neurons(log_baseline, loadings, private_shape, burst_mean)
 
 
-def _shared_loadings(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
-    """Loadings on the shared fluctuations, ``(n_neurons, 4)``, random signs.
+def _block_loadings(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
+    """Loadings on the region-private latents, ``(n_neurons, 4 * n_blocks)``, random signs.
 
-    Visual cortex lives mostly in the plane of ``shared_1`` and ``shared_2``; the other regions
-    mostly in that of ``shared_3`` and ``shared_4``; each leaks weakly into the other plane.
-    Random signs keep the average pairwise correlation near zero, as in real recordings.
+    Each neuron loads only on its own region's block (rotation and slow latents), with s.d.
+    ``rot_sd`` and ``slow_sd`` of that block. Random signs keep the average pairwise correlation
+    near zero, as in real recordings, while the population moves in a low-dimensional space.
     """
-    visual = (region == "vis ctx")[:, None]
-    scale = np.where(visual, _VIS_SHARED, _OTHER_SHARED)  # (n_neurons, 4)
-    return scale * rng.normal(size=(len(region), _N_SHARED))
+    block_of = np.array([_REGION_BLOCK.get(r, "sub") for r in region])
+    loadings = np.zeros((len(region), 4 * len(_BLOCKS)))
+    for i, (block, params) in enumerate(_BLOCKS.items()):
+        member = block_of == block
+        scale = np.array([params["rot_sd"]] * 2 + [params["slow_sd"]] * 2)
+        loadings[member, 4 * i:4 * i + 4] = scale * rng.normal(size=(int(member.sum()), 4))
+    return loadings
 
 
 def _stimulus_loadings(
     rng: np.random.Generator, brain_area: np.ndarray, region: np.ndarray
 ) -> np.ndarray:
-    """(left, right) visual loadings, ``(n_neurons, 2)``, contralateral (right) preference.
+    """Visual loadings (transient left, right, sustained left, right), ``(n_neurons, 4)``,
+    contralateral (right) preference.
 
     70 % of visual neurons respond (visual cortex, LGd, LP, superficial colliculus); 15 % of
     neurons in the rest of neocortex, midbrain and basal ganglia respond, at half the amplitude
     (vision is found there, not in hippocampus or non-visual thalamus; Steinmetz et al. 2019).
+    A responsive neuron's sustained loading is its transient one times
+    ``N(_SUSTAINED_MEAN, _SUSTAINED_SD**2)``: mostly sustained excitation, sometimes suppression.
     """
     visual = np.isin(brain_area, _VISUAL_THALAMUS + _VISUAL_MIDBRAIN) | (region == "vis ctx")
     weakly_visual = ~visual & np.isin(region, ("other ctx", "midbrain", "basal ganglia"))
     p_responsive = np.select([visual, weakly_visual], [0.7, 0.15], 0.0)
     responsive = rng.random(len(region)) < p_responsive
-    amplitude = np.minimum(rng.lognormal(np.log(1.8), 0.5, size=len(region)), 3.5)
+    amplitude = np.minimum(rng.lognormal(np.log(1.8), 0.35, size=len(region)), 3.0)
     amplitude *= responsive * np.where(weakly_visual, 0.5, 1.0)
     ipsi = rng.uniform(0.0, 0.4, size=len(region))
-    return np.stack([amplitude * ipsi, amplitude], axis=1)
+    sustained = rng.normal(_SUSTAINED_MEAN, _SUSTAINED_SD, size=len(region))
+    return np.stack([amplitude * ipsi, amplitude, sustained * amplitude * ipsi,
+                     sustained * amplitude], axis=1)
 
 
 def _movement_loadings(
@@ -568,16 +666,20 @@ def _rates(
 
     ``rate = 1 / (exp(-drive) + 1 / max_rate)`` with ``drive = log_baseline + loadings @ latents``:
     ``exp(drive)`` at ordinary rates, saturating smoothly at ``max_rate`` (spikes per bin).
-    Computed in blocks of neurons to stay in cache.
+    Computed in blocks of neurons to stay in cache, each with only the latents it loads on.
     """
     n_trials, n_bins, n_latents = latents.shape
     flat = np.ascontiguousarray(latents.reshape(-1, n_latents).T)  # (n_latents, trials*bins)
     weights = -loadings.astype(np.float32)
     offsets = -log_baseline.astype(np.float32)[:, None]
     rates = np.empty((len(log_baseline), n_trials * n_bins), dtype=np.float32)
+    used: dict[tuple[int, ...], np.ndarray] = {}  # latent subsets, cut once each
     for start in range(0, len(rates), chunk):
         block = rates[start:start + chunk]
-        np.matmul(weights[start:start + chunk], flat, out=block)
+        columns = tuple(np.flatnonzero(np.any(weights[start:start + chunk] != 0, axis=0)))
+        if columns not in used:
+            used[columns] = flat[list(columns)]
+        np.matmul(weights[start:start + chunk][:, list(columns)], used[columns], out=block)
         block += offsets[start:start + chunk]  # -drive
         np.exp(block, out=block)
         block += np.float32(1 / max_rate)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers.metrics import bits_per_spike
 from helpers.session import REGION_GROUPS, Session
-from helpers.stats import REAL_DATA_RANGES, session_statistics
+from helpers.stats import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
 from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, default_area_counts, make_session
 
 SMALL = {"VISp": 30, "LGd": 20, "MOs": 10, "CA1": 5, "root": 3}
@@ -137,19 +138,70 @@ def test_vis_ctx_rates_share_low_dimensional_structure(default_session):
     rates = np.log(vis.truth.rates.reshape(vis.n_neurons, -1))
     rates -= rates.mean(axis=1, keepdims=True)
     singular = np.linalg.svd(rates[:, ::97], compute_uv=False) ** 2
-    # the log rates are 14-dimensional: 10 session-wide latents and 4 private to the region
-    assert singular[:14].sum() / singular.sum() > 0.99
-    assert singular[:10].sum() / singular.sum() < 0.99
+    explained = np.cumsum(singular) / singular.sum()
+    # 145 neurons, 15 latent dimensions: visual transient and sustained (left, right), action,
+    # engagement, gain, the region's rotation (2) and slow fluctuations (2), and the 4 fast
+    # private latents of the coupling model; choice does not reach visual cortex.
+    assert explained[14] > 0.999
+    assert explained[9] < 0.99
+
+
+def test_the_stimulus_kicks_the_visual_rotation(default_session):
+    session, truth = default_session, default_session.truth
+    rotation = truth.latents[..., [LATENT_NAMES.index("vis_rot_1"),
+                                   LATENT_NAMES.index("vis_rot_2")]]
+    kick = int(np.argmax(session.time >= 0.05))  # the bin the kick lands in
+    strong_right = (session.contrast_right == 1) & (session.contrast_left == 0)
+    blank = (session.contrast_right == 0) & (session.contrast_left == 0)
+    # condition-dependent part: the same push on every trial of a condition, to the right side's
+    # direction (1, 0) for a right grating
+    push = rotation[strong_right, kick].mean(axis=0) - rotation[blank, kick].mean(axis=0)
+    assert push[0] > 0.4 and abs(push[1]) < 0.4
+    # trial-specific part: trajectories fan out after the kick (unit variance at rest)
+    stimulus = ~blank
+    before = rotation[stimulus, kick - 5].var(axis=0).mean()
+    after = rotation[stimulus, kick].var(axis=0).mean()
+    assert before < 1.3 and after > 1.5 * before
+
+
+def test_visual_cortex_leaves_co_smoothing_headroom(default_session):
+    """The true rates of the visual neurons >= 1 spike/s score well above what a real RNN
+    reaches on them (0.386 bits/spike): a model fitted to the simulation has room to improve."""
+    visual = default_session.select("vis ctx", min_rate=1.0)
+    oracle = bits_per_spike(visual.rates_by_trial(), visual.spikes_by_trial())
+    assert oracle >= CO_SMOOTHING_TARGETS["oracle_bps"][0]
+    assert 40 <= visual.n_neurons <= 90  # real: 63 of 145
 
 
 # ----------------------------------------------------------------------------- realism
+#: Sampling noise of the two trial-based statistics on 340 trials: a single session may land
+#: this far outside the real range (resampling only the spikes of one session moves the
+#: decoding accuracy by up to 0.05); their mean over seeds must land inside it.
+TRIAL_NOISE = {"fraction_correct": 0.03, "outcome_balanced_accuracy_thal": 0.05}
+
+
+@pytest.fixture(scope="module")
+def statistics_by_seed(default_session) -> dict[int, dict[str, float]]:
+    return {seed: session_statistics(default_session if seed == 0 else make_session(seed))
+            for seed in (0, 1, 2)}
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_statistics_land_in_real_data_ranges(seed, default_session):
-    session = default_session if seed == 0 else make_session(seed)
-    stats = session_statistics(session)
-    outside = {name: round(value, 3) for name, value in stats.items()
-               if not REAL_DATA_RANGES[name][0] <= value <= REAL_DATA_RANGES[name][1]}
+def test_statistics_land_in_real_data_ranges(seed, statistics_by_seed):
+    outside = {}
+    for name, value in statistics_by_seed[seed].items():
+        low, high = REAL_DATA_RANGES[name]
+        slack = TRIAL_NOISE.get(name, 0.0)
+        if not low - slack <= value <= high + slack:
+            outside[name] = round(value, 3)
     assert not outside, f"seed {seed}: outside the real-data ranges: {outside}"
+
+
+def test_trial_based_statistics_average_into_the_real_ranges(statistics_by_seed):
+    for name in TRIAL_NOISE:
+        mean = np.mean([stats[name] for stats in statistics_by_seed.values()])
+        low, high = REAL_DATA_RANGES[name]
+        assert low <= mean <= high, (name, mean)
 
 
 def test_a_smaller_layout_still_looks_real():
