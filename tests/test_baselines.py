@@ -13,7 +13,7 @@ from helpers.surrogate import make_session
 @pytest.fixture(scope="module")
 def split_session():
     """A small simulated session cut into a co-smoothing split (the models' layout)."""
-    session = make_session(1, n_trials=80, n_bins=60, area_counts={"VISp": 40, "VISam": 20})
+    session = make_session(1, n_trials=160, n_bins=60, area_counts={"VISp": 40, "VISam": 20})
     split = co_smoothing_split(session.n_trials, session.n_neurons, seed=0)
     return (session, split, split.apply(session.spikes_by_trial()),
             split.apply(session.rates_by_trial()))
@@ -120,7 +120,7 @@ def test_baseline_rates_on_a_co_smoothing_split(split_session):
 def test_baseline_rates_rejects_true_rates_in_the_session_layout(split_session):
     session, split, data, _ = split_session
     conditions = np.c_[session.contrast_left, session.contrast_right]
-    with pytest.raises(ValueError, match="conditions has 16 rows but the split covers 80"):
+    with pytest.raises(ValueError, match="conditions has 32 rows but the split covers 160"):
         baselines.baseline_rates(data, split, conditions[split.test_trials])
     with pytest.raises(ValueError, match="spikes_by_trial"):
         baselines.baseline_rates(data, split, conditions, glm_sigmas=(4.0,), glm_alphas=(1.0,),
