@@ -8,6 +8,8 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.catalogue` -- what the book knows of the 39 sessions before loading them.
 - :mod:`helpers.steinmetz` -- the real recordings: download, cache, :func:`load_session`.
 - :mod:`helpers.surrogate` -- simulated sessions in the same format, with known truth.
+- :mod:`helpers.simulated_design` -- a simulated session's layout and task, before any neuron
+  fires.
 - :mod:`helpers.stats` -- summary statistics that compare a session with real recordings.
 - :mod:`helpers.splits` -- who is held out: trials, neurons, folds, class balance.
 - :mod:`helpers.models` -- every network, recommended settings by default, the course's by name.
@@ -21,6 +23,8 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.decoding` -- what latents encode: decoders over time, latent comparisons.
 - :mod:`helpers.plotting` -- figures shared by the chapters.
 - :mod:`helpers.runtime` -- seeds, device, CPU threads, progress bars.
+- :mod:`helpers.sweep` -- hyperparameter searches with Optuna, from a laptop to a cluster.
+- :mod:`helpers.sweep_analysis` -- reading a search: test-set comparison, samplers, importances.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ true probability that each trial is answered correctly. ``book/simulation.md`` d
 
 Generative model, in short (all times in seconds, relative to stimulus onset):
 
-1. Behaviour. Contrasts in {0, .25, .5, 1} on each side; engaged/disengaged bouts and a graded
-   engagement level ``e`` in (0, 1) per trial; a choice (+1 left, -1 right, 0 no-go) from a
-   three-way psychometric function whose lapses grow as engagement falls; reward by the
-   Steinmetz et al. (2019) rules. ``p_correct`` = P(reward | contrasts, engagement).
+1. Behaviour (:func:`helpers.simulated_design.simulate_behaviour`). Contrasts in {0, .25, .5, 1}
+   on each side; engaged/disengaged bouts and a graded engagement level ``e`` in (0, 1) per
+   trial; a choice (+1 left, -1 right, 0 no-go) from a three-way psychometric function whose
+   lapses grow as engagement falls; reward by the Steinmetz et al. (2019) rules.
+   ``p_correct`` = P(reward | contrasts, engagement).
 2. Latents ``x[trial, bin, :]`` (:data:`LATENT_NAMES`): visual transients and sustained
    responses (left, right), a signed choice ramp, an unsigned action (movement) signal,
    engagement, a shared per-trial gain, and for each region block (``_BLOCKS``) private
@@ -45,9 +46,10 @@ from helpers.session import (
     Truth,
     region_of,
 )
+from helpers.simulated_design import TaskBehaviour, simulate_behaviour
 
-__all__ = ["make_session", "simulated_session", "default_area_counts", "LATENT_NAMES",
-           "DEFAULT_AREA_COUNTS", "COUPLED_PAIRS"]
+__all__ = ["make_session", "simulated_session", "LATENT_NAMES", "DEFAULT_AREA_COUNTS",
+           "COUPLED_PAIRS"]
 
 #: Names of the latent variables, in the order of ``truth.latents[..., i]``.
 LATENT_NAMES: tuple[str, ...] = (
@@ -69,7 +71,6 @@ _N_TASK = 8  # latents before the region-private blocks
 #: The published layout of Lederberg 2017-12-05 (course session 11): 698 neurons, 340 trials.
 DEFAULT_AREA_COUNTS: dict[str, int] = dict(SESSIONS[EXAMPLE_SESSION].area_counts)
 _DEFAULT_N_TRIALS = 340
-_CONTRASTS = np.array([0.0, 0.25, 0.5, 1.0])
 _VISUAL_THALAMUS = ("LGd", "LP")
 _VISUAL_MIDBRAIN = ("SCs", "SCsg", "SCig")
 _CHOICE_CORTEX = ("MOs", "MOp", "ACA")
@@ -78,7 +79,6 @@ _NEOCORTICAL = ("vis ctx", "other ctx")
 _MEDIAN_RATE_HZ = 1.0
 _REGION_RATE_FACTOR = {"vis ctx": 0.6, "thal": 3.0, "hipp": 0.6}
 _MAX_RATE_HZ = 150.0  # rates saturate smoothly here
-_DISENGAGED_FRACTION = 0.28
 _LOG_RATE_SD = 1.3
 _TYPICAL_ENGAGEMENT = 0.7  # mean engagement level; baseline rates refer to it
 _THAL_ENGAGEMENT = 1.0
@@ -101,22 +101,6 @@ _REGION_BLOCK = {"vis ctx": "vis", "thal": "thal", "hipp": "hipp", "other ctx": 
 _SUSTAINED_MEAN, _SUSTAINED_SD = 0.3, 0.4  # sustained loading / transient loading
 _PRIVATE_SHAPE = 8.0  # private gamma gain: mean 1, variance 1 / shape
 _BURST_MEAN = 0.25  # mean extra spikes per event, averaged over neurons
-
-
-@dataclass(frozen=True)
-class _Behaviour:
-    """Per-trial behaviour and its ground truth, all shape ``(n_trials,)``."""
-
-    contrast_left: np.ndarray
-    contrast_right: np.ndarray
-    engaged: np.ndarray         # bool: the discrete engagement state
-    engagement: np.ndarray      # level in (0, 1)
-    p_choice: np.ndarray        # (n_trials, 3): P(left), P(right), P(no-go)
-    response: np.ndarray
-    feedback_type: np.ndarray
-    p_correct: np.ndarray
-    gocue: np.ndarray           # s after stimulus onset
-    move_time: np.ndarray       # s after stimulus onset; NaN on no-go trials
 
 
 # --------------------------------------------------------------------------- public API
@@ -164,7 +148,7 @@ def make_session(
     area_counts = _check_options(seed, n_trials, n_bins, bin_size, stim_onset, area_counts)
     rng = np.random.default_rng(seed)
     brain_area = np.array([a for a, n in area_counts.items() for _ in range(n)], dtype=object)
-    behaviour = _simulate_behaviour(rng, n_trials)
+    behaviour = simulate_behaviour(rng, n_trials)
     time = (np.arange(n_bins) + 0.5) * bin_size - stim_onset
     latents = _simulate_latents(rng, behaviour, time, bin_size)
     neurons = _draw_neurons(rng, brain_area, bin_size)
@@ -206,60 +190,6 @@ def make_session(
     )
 
 
-def default_area_counts(n_neurons: int, seed: int) -> dict[str, int]:
-    """Draw a plausible recording layout: acronym -> neuron count, summing to ``n_neurons``.
-
-    Every layout has some thalamus (so chapter 4's outcome decoder has inputs) and usually
-    visual cortex; hippocampus, other cortex, midbrain and basal ganglia appear often; a few
-    percent of neurons are ``root``, as in the course's files.
-
-    Args:
-        n_neurons: total number of neurons, at least 20.
-        seed: seeds the draw (independent of :func:`make_session`'s stream for the same seed).
-    """
-    if not isinstance(n_neurons, (int, np.integer)) or n_neurons < 20:
-        raise ValueError(f"n_neurons must be an integer >= 20, got {n_neurons!r}.")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    rng = np.random.default_rng([int(seed), 0x1A7])
-    p_present = {"vis ctx": 0.85, "thal": 1.0, "hipp": 0.75, "other ctx": 0.7,
-                 "midbrain": 0.5, "basal ganglia": 0.35, "cortical subplate": 0.1}
-    groups = [g for g, p in p_present.items() if rng.random() < p]
-    weights = rng.dirichlet(np.full(len(groups), 3.0))
-    n_root = int(round(n_neurons * rng.uniform(0.02, 0.08)))
-    group_counts = _split(n_neurons - n_root, weights, minimum=10)
-    counts: dict[str, int] = {}
-    for group, n_group in zip(groups, group_counts, strict=True):
-        areas = _COMMON_AREAS[group]
-        chosen = rng.choice(len(areas), size=min(len(areas), int(rng.integers(1, 4))),
-                            replace=False)
-        split = _split(n_group, rng.dirichlet(np.full(len(chosen), 2.0)), minimum=3)
-        for i, n in zip(chosen, split, strict=True):
-            counts[areas[i]] = counts.get(areas[i], 0) + int(n)
-    if n_root:
-        counts["root"] = n_root
-    return counts
-
-
-_COMMON_AREAS: dict[str, tuple[str, ...]] = {
-    "vis ctx": ("VISp", "VISam", "VISl", "VISpm", "VISa", "VISrl"),
-    "thal": ("LGd", "LP", "MD", "PO", "LD", "VPM", "TH", "LH", "VAL", "RT", "CL"),
-    "hipp": ("CA1", "DG", "SUB", "CA3", "POST"),
-    "other ctx": ("MOs", "ACA", "PL", "MOp", "SSp", "RSP", "ORB", "ILA"),
-    "midbrain": ("MRN", "SCm", "SCs", "APN", "ZI", "MB", "PAG"),
-    "basal ganglia": ("CP", "ACB", "GPe", "SNr", "LS"),
-    "cortical subplate": ("BLA", "EP"),
-}
-
-
-def _split(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
-    """Integer counts summing to ``total``, proportional to ``weights``, each >= ``minimum``."""
-    minimum = min(minimum, total // len(weights))
-    extra = np.floor(weights * (total - minimum * len(weights))).astype(int)
-    extra[np.argmax(weights)] += total - minimum * len(weights) - extra.sum()
-    return minimum + extra
-
-
 # --------------------------------------------------------------------------- options
 def _check_options(
     seed: int, n_trials: int, n_bins: int, bin_size: float, stim_onset: float,
@@ -299,119 +229,6 @@ def _check_options(
 
 
 # --------------------------------------------------------------------------- behaviour
-def _draw_contrasts(rng: np.random.Generator, n_trials: int) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right contrasts in {0, .25, .5, 1}, each ``(n_trials,)``.
-
-    Trial types as in the Steinmetz task: mostly one side blank (58 %), sometimes both
-    contrasts unequal (22 %), both blank (12 %), or both equal and non-zero (8 %).
-    """
-    kind = rng.choice(4, size=n_trials, p=[0.12, 0.58, 0.22, 0.08])
-    nonzero = _CONTRASTS[1:]
-    pair = np.array([rng.choice(nonzero, size=2, replace=False) for _ in range(n_trials)])
-    first, second = pair[:, 0], pair[:, 1]
-    left = np.select([kind == 1, kind >= 2], [first, first], 0.0)
-    right = np.select([kind == 2, kind == 3], [second, first], 0.0)
-    swap = (kind == 1) & (rng.random(n_trials) < 0.5)
-    left[swap], right[swap] = right[swap], left[swap]
-    return left, right
-
-
-def _draw_engagement(
-    rng: np.random.Generator, n_trials: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Engaged/disengaged bouts and a graded engagement level per trial.
-
-    24 % of trials are disengaged: a final block (the mouse quits, 6 % of trials) and bouts of
-    ~6 trials (geometric lengths) at random places earlier on. The fraction is fixed so that
-    sessions differ in where the bouts fall, not in how many trials are lost. Within a state
-    the level drifts slowly (AR(1) across trials).
-
-    Returns:
-        engaged: bool ``(n_trials,)``, the discrete state.
-        engagement: level in (0, 1), ``(n_trials,)``: ~0.95 engaged, ~0.1 disengaged.
-    """
-    n_final = int(round(0.06 * n_trials))
-    n_bouts_trials = int(round(_DISENGAGED_FRACTION * n_trials)) - n_final
-    bouts = []
-    while sum(bouts) < n_bouts_trials:
-        bouts.append(int(rng.geometric(1 / 6)))
-    if bouts:
-        bouts[-1] -= sum(bouts) - n_bouts_trials
-        bouts = [b for b in bouts if b > 0]
-    n_engaged = n_trials - n_final - n_bouts_trials
-    gaps = rng.multinomial(n_engaged - len(bouts), np.full(len(bouts) + 1, 1 / (len(bouts) + 1)))
-    gaps[1:-1] += 1  # bouts never touch, so they stay separate bouts
-    gaps[-1] += 1 if bouts else 0
-    engaged = np.concatenate(
-        [np.ones(gaps[0], bool)]
-        + [np.r_[np.zeros(b, bool), np.ones(g, bool)] for b, g in zip(bouts, gaps[1:], strict=True)]
-        + [np.zeros(n_final, bool)]
-    )
-    jitter = _ar1(rng.normal(size=n_trials), phi=0.9)
-    engagement = 1 / (1 + np.exp(-(np.where(engaged, 3.2, -2.4) + 0.5 * jitter)))
-    return engaged, engagement
-
-
-def _ar1(noise: np.ndarray, phi: float) -> np.ndarray:
-    """Unit-variance AR(1) process driven by standard normal ``noise``."""
-    process = np.empty_like(noise)
-    process[0] = noise[0]
-    for k in range(1, len(noise)):
-        process[k] = phi * process[k - 1] + np.sqrt(1 - phi**2) * noise[k]
-    return process
-
-
-def _choice_probabilities(
-    contrast_left: np.ndarray, contrast_right: np.ndarray, engagement: np.ndarray
-) -> np.ndarray:
-    """P(left), P(right), P(no-go) per trial, shape ``(n_trials, 3)``.
-
-    Engaged: the Steinmetz three-way logistic model, ``P(side) ~ exp(bias + slope * c_side**0.6)``
-    and ``P(no-go) ~ 1``. Disengaged: lapses, mostly no-go. Mixed by engagement.
-    """
-    bias, slope, power = -1.5, 8.0, 0.6
-    utility = np.stack([bias + slope * contrast_left**power,
-                        bias + slope * contrast_right**power,
-                        np.zeros_like(contrast_left)], axis=1)
-    engaged = np.exp(utility - utility.max(axis=1, keepdims=True))
-    engaged /= engaged.sum(axis=1, keepdims=True)
-    lapse = np.array([0.12, 0.12, 0.76])
-    return engagement[:, None] * engaged + (1 - engagement[:, None]) * lapse
-
-
-def _reward_probabilities(contrast_left: np.ndarray, contrast_right: np.ndarray) -> np.ndarray:
-    """P(reward | choice) for choices (left, right, no-go), shape ``(n_trials, 3)``.
-
-    Steinmetz rules: the higher contrast side is correct; both blank -> no-go is correct;
-    equal non-zero contrasts -> left or right is rewarded at random (50 %), no-go is wrong.
-    """
-    reward = np.zeros((len(contrast_left), 3))
-    reward[:, 0] = contrast_left > contrast_right
-    reward[:, 1] = contrast_right > contrast_left
-    both_blank = (contrast_left == 0) & (contrast_right == 0)
-    equal = (contrast_left == contrast_right) & ~both_blank
-    reward[both_blank, 2] = 1.0
-    reward[equal, :2] = 0.5
-    return reward
-
-
-def _simulate_behaviour(rng: np.random.Generator, n_trials: int) -> _Behaviour:
-    """Draw contrasts, engagement, choices, rewards and timing for every trial."""
-    contrast_left, contrast_right = _draw_contrasts(rng, n_trials)
-    engaged, engagement = _draw_engagement(rng, n_trials)
-    p_choice = _choice_probabilities(contrast_left, contrast_right, engagement)
-    p_reward = _reward_probabilities(contrast_left, contrast_right)
-    p_correct = (p_choice * p_reward).sum(axis=1)
-    choice_index = (rng.random(n_trials)[:, None] > np.cumsum(p_choice, axis=1)).sum(axis=1)
-    choice_index = np.minimum(choice_index, 2)
-    response = np.array([1, -1, 0])[choice_index]
-    rewarded = rng.random(n_trials) < p_reward[np.arange(n_trials), choice_index]
-    feedback_type = np.where(rewarded, 1, -1)
-    gocue = rng.uniform(0.5, 1.2, size=n_trials)
-    reaction = 0.12 + rng.lognormal(np.log(0.25), 0.45, size=n_trials) * (1.6 - 0.6 * engagement)
-    move_time = np.where(response != 0, np.minimum(reaction, 1.4), np.nan)
-    return _Behaviour(contrast_left, contrast_right, engaged, engagement, p_choice, response,
-                      feedback_type, p_correct, gocue, move_time)
 
 
 # --------------------------------------------------------------------------- latents
@@ -443,7 +260,7 @@ def _movement_kernels(time: np.ndarray, move_time: np.ndarray) -> tuple[np.ndarr
 
 
 def _simulate_latents(
-    rng: np.random.Generator, behaviour: _Behaviour, time: np.ndarray, bin_size: float
+    rng: np.random.Generator, behaviour: TaskBehaviour, time: np.ndarray, bin_size: float
 ) -> np.ndarray:
     """All latents, float32 ``(n_trials, n_bins, n_latents)`` in the order of LATENT_NAMES."""
     n_trials, n_bins = len(behaviour.engagement), len(time)
@@ -528,7 +345,7 @@ _WHEEL_NOISE = 0.05  # s.d. of the still wheel's jitter, same units
 _RESPONSE_DELAY_S = 0.08  # median time from movement start to the registered response
 
 
-def _wheel_and_response_times(seed: int, behaviour: _Behaviour, latents: np.ndarray,
+def _wheel_and_response_times(seed: int, behaviour: TaskBehaviour, latents: np.ndarray,
                               bin_size: float) -> dict[str, dict[str, np.ndarray]]:
     """The simulated wheel velocity and response times, as ``Session`` keyword arguments.
 

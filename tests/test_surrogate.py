@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from helpers.metrics import bits_per_spike
-from helpers.session import REGION_GROUPS, Session
+from helpers.session import Session
+from helpers.simulated_design import default_area_counts
 from helpers.stats import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
-from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, default_area_counts, make_session
+from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, make_session
 
 SMALL = {"VISp": 30, "LGd": 20, "MOs": 10, "CA1": 5, "root": 3}
 EXTRA_PER_TRIAL = ("p_correct", "engagement", "engaged", "choice", "gocue", "move_time")
@@ -211,33 +212,6 @@ def test_a_smaller_layout_still_looks_real():
                  "median_pairwise_correlation", "fraction_stimulus_modulated"):
         low, high = REAL_DATA_RANGES[name]
         assert low <= stats[name] <= high, (name, stats[name])
-
-
-# ----------------------------------------------------------------------------- layouts
-@pytest.mark.parametrize("n_neurons", [20, 474, 1769])
-def test_default_area_counts_sum_and_include_thalamus(n_neurons):
-    for seed in range(5):
-        counts = default_area_counts(n_neurons, seed)
-        assert sum(counts.values()) == n_neurons
-        assert all(n > 0 for n in counts.values())
-        groups = {g for g, areas in REGION_GROUPS.items() if set(areas) & set(counts)}
-        assert "thal" in groups
-        known = {a for areas in REGION_GROUPS.values() for a in areas} | {"root"}
-        assert set(counts) <= known
-
-
-def test_default_area_counts_are_deterministic_and_varied():
-    assert default_area_counts(700, 3) == default_area_counts(700, 3)
-    layouts = [default_area_counts(700, seed) for seed in range(40)]
-    assert len({tuple(sorted(c.items())) for c in layouts}) == 40
-    with_vis = [any(a in REGION_GROUPS["vis ctx"] for a in c) for c in layouts]
-    assert 0.6 <= np.mean(with_vis) < 1.0
-
-
-@pytest.mark.parametrize("n_neurons", [0, 5, -3, 2.5])
-def test_default_area_counts_rejects_tiny_layouts(n_neurons):
-    with pytest.raises(ValueError, match="n_neurons"):
-        default_area_counts(n_neurons, 0)
 
 
 # ----------------------------------------------------------------------------- bad options
