@@ -7,13 +7,14 @@ All take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and all e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from helpers.metrics import RATE_FLOOR, poisson_loss
+from helpers.runtime import with_overrides
 
 __all__ = ["Seq2SeqSettings", "RECOMMENDED_SEQ2SEQ", "COURSE_SEQ2SEQ", "Seq2SeqRNN",
            "LatentSettings", "RECOMMENDED_LATENT", "LatentRNN", "TrialClassifier"]
@@ -96,15 +97,8 @@ class Seq2SeqRNN(nn.Module):
     def __init__(self, n_inputs: int, n_outputs: int,
                  settings: Seq2SeqSettings = RECOMMENDED_SEQ2SEQ, **overrides: object) -> None:
         super().__init__()
-        if not isinstance(settings, Seq2SeqSettings):
-            raise TypeError(f"settings must be a Seq2SeqSettings (e.g. COURSE_SEQ2SEQ), got "
-                            f"{type(settings).__name__}; pass single changes as keywords, "
-                            "e.g. hidden_size=32.")
-        unknown = sorted(set(overrides) - {f.name for f in fields(Seq2SeqSettings)})
-        if unknown:
-            raise TypeError(f"Seq2SeqRNN got unknown setting(s) {unknown}; Seq2SeqSettings "
-                            f"has {[f.name for f in fields(Seq2SeqSettings)]}.")
-        settings = replace(settings, **overrides)
+        settings = with_overrides(settings, Seq2SeqSettings, overrides, "Seq2SeqRNN",
+                                  "hidden_size=32")
         if not 0 <= settings.input_dropout < 1:
             raise ValueError(f"input_dropout must be in [0, 1), got {settings.input_dropout!r}.")
         self.settings = settings
@@ -203,13 +197,8 @@ class LatentRNN(Seq2SeqRNN):
     def __init__(self, n_inputs: int, n_outputs: int,
                  settings: LatentSettings = RECOMMENDED_LATENT, **overrides: object) -> None:
         nn.Module.__init__(self)
-        if not isinstance(settings, LatentSettings):
-            raise TypeError(f"settings must be a LatentSettings, got {type(settings).__name__}.")
-        unknown = sorted(set(overrides) - {f.name for f in fields(LatentSettings)})
-        if unknown:
-            raise TypeError(f"LatentRNN got unknown setting(s) {unknown}; LatentSettings has "
-                            f"{[f.name for f in fields(LatentSettings)]}.")
-        settings = replace(settings, **overrides)
+        settings = with_overrides(settings, LatentSettings, overrides, "LatentRNN",
+                                  "n_factors=4")
         if not 0 <= settings.input_dropout < 1:
             raise ValueError(f"input_dropout must be in [0, 1), got {settings.input_dropout!r}.")
         if not isinstance(settings.n_factors, (int, np.integer)) or settings.n_factors < 1:

@@ -13,13 +13,13 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from helpers.runtime import ProgressBar, cpu_threads, set_seed
+from helpers.runtime import ProgressBar, cpu_threads, set_seed, with_overrides
 from helpers.splits import split_trials
 
 __all__ = ["FitSettings", "RECOMMENDED_FIT", "COURSE_RECIPE", "History", "fit"]
@@ -243,15 +243,7 @@ def fit(
     if not hasattr(model, "loss"):
         raise TypeError(f"{type(model).__name__} has no loss method; use a model from "
                         "helpers.models.")
-    if not isinstance(settings, FitSettings):
-        raise TypeError(f"settings must be a FitSettings (e.g. COURSE_RECIPE), got "
-                        f"{type(settings).__name__}; pass single changes as keywords, "
-                        "e.g. n_iter=300.")
-    unknown = sorted(set(overrides) - {f.name for f in fields(FitSettings)})
-    if unknown:
-        raise TypeError(f"fit got unknown setting(s) {unknown}; FitSettings has "
-                        f"{[f.name for f in fields(FitSettings)]}.")
-    s = replace(settings, **overrides)
+    s = with_overrides(settings, FitSettings, overrides, "fit", "n_iter=300")
     if s.n_iter < 1 or not s.lr > 0 or s.eval_every < 1 or s.patience < 1:
         raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got "
                          f"n_iter={s.n_iter}, eval_every={s.eval_every}, "
