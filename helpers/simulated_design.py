@@ -7,6 +7,10 @@
   -1 right, 0 no-go) from a three-way psychometric function whose lapses grow as engagement
   falls; reward by the Steinmetz et al. (2019) rules; go cue and movement times.
   ``p_correct`` = P(reward | contrasts, engagement), the ground truth chapter 4 compares with.
+- :func:`stimulus_process`, :class:`StimulusProcess`: the stimulus sequence of any session, real
+  or simulated, as a process estimated from its own trials (pair frequencies, repeats after
+  errors); its :meth:`~StimulusProcess.draw` makes *pseudo-sessions*, the null of a decoder of a
+  variable the experimenter generated (chapter 5).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TaskBehaviour", "simulate_behaviour", "default_area_counts"]
+__all__ = ["TaskBehaviour", "simulate_behaviour", "default_area_counts", "StimulusProcess",
+           "stimulus_process"]
 
 
 _CONTRASTS = np.array([0.0, 0.25, 0.5, 1.0])
@@ -207,3 +212,90 @@ def simulate_behaviour(rng: np.random.Generator, n_trials: int) -> TaskBehaviour
     move_time = np.where(response != 0, np.minimum(reaction, 1.4), np.nan)
     return TaskBehaviour(contrast_left, contrast_right, engaged, engagement, p_choice, response,
                       feedback_type, p_correct, gocue, move_time)
+
+
+# --------------------------------------------------------------------------- pseudo-sessions
+@dataclass(frozen=True)
+class StimulusProcess:
+    """How a session's stimuli were generated, estimated from the session itself: which
+    contrast pairs appear how often on fresh trials, and how often the pair of the previous
+    trial is repeated after an error and after a reward (the Steinmetz task repeats a stimulus
+    after errors). :meth:`draw` generates pseudo-sessions from it.
+
+    Attributes:
+        pairs: ``(n_pairs, 2)`` distinct (left, right) contrast pairs.
+        probabilities: ``(n_pairs,)`` their frequencies on trials after a reward (fresh draws).
+        p_repeat_after_error: probability that the experimenter repeats the previous pair
+            after an unrewarded trial, beyond a chance repeat.
+        p_repeat_after_reward: the same after a rewarded trial (near 0 in the task).
+    """
+
+    pairs: np.ndarray
+    probabilities: np.ndarray
+    p_repeat_after_error: float
+    p_repeat_after_reward: float
+
+    def draw(self, rewarded: np.ndarray, n_sessions: int = 200, seed: int = 0
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Pseudo-sessions: contrast sequences from this process, for the mouse's own sequence of
+        rewards and errors (``rewarded``, bool ``(n_trials,)``).
+
+        Returns:
+            ``(left, right)``, each ``(n_sessions, n_trials)``.
+        """
+        rewarded = np.asarray(rewarded, dtype=bool).ravel()
+        if int(n_sessions) < 1:
+            raise ValueError(f"n_sessions must be at least 1, got {n_sessions!r}.")
+        rng = np.random.default_rng([int(seed), 0x95E0])
+        n_trials = len(rewarded)
+        fresh = rng.choice(len(self.pairs), size=(int(n_sessions), n_trials),
+                           p=self.probabilities)
+        p_repeat = np.where(rewarded, self.p_repeat_after_reward, self.p_repeat_after_error)
+        repeat = rng.random((int(n_sessions), n_trials)) < p_repeat[None, :]
+        index = fresh.copy()
+        for t in range(1, n_trials):  # a repeat copies the previous pseudo trial's pair
+            index[:, t] = np.where(repeat[:, t - 1], index[:, t - 1], fresh[:, t])
+        return self.pairs[index, 0], self.pairs[index, 1]
+
+
+def stimulus_process(contrast_left: np.ndarray, contrast_right: np.ndarray,
+                     rewarded: np.ndarray) -> StimulusProcess:
+    """Estimate a session's :class:`StimulusProcess` from its own trials.
+
+    The pair frequencies come from trials that follow a reward (fresh draws, unless the session
+    has fewer than 20 such trials: then all trials). A repeat after an error happens either by
+    the rule (probability ``p``) or by chance (probability ``q``, the chance that a fresh draw
+    equals the previous pair, ``sum(probabilities**2)``), so the observed repeat rate ``r`` gives
+    ``p = (r - q) / (1 - q)``, clipped to [0, 1]; the same after a reward.
+
+    Args:
+        contrast_left, contrast_right: contrasts per trial, ``(n_trials,)``.
+        rewarded: bool per trial, ``(n_trials,)`` (``session.is_correct``).
+
+    Raises:
+        ValueError: arrays of different lengths, fewer than 10 trials, or NaN contrasts.
+    """
+    left = np.asarray(contrast_left, dtype=float).ravel()
+    right = np.asarray(contrast_right, dtype=float).ravel()
+    rewarded = np.asarray(rewarded, dtype=bool).ravel()
+    if not len(left) == len(right) == len(rewarded):
+        raise ValueError(f"contrast_left ({len(left)}), contrast_right ({len(right)}) and "
+                         f"rewarded ({len(rewarded)}) must have one entry per trial.")
+    if len(left) < 10 or not np.all(np.isfinite(left) & np.isfinite(right)):
+        raise ValueError("a stimulus process needs at least 10 trials with finite contrasts, "
+                         f"got {len(left)} trials.")
+    pairs, index = np.unique(np.c_[left, right], axis=0, return_inverse=True)
+    index = np.ravel(index)
+    after_reward = np.r_[False, rewarded[:-1]]
+    basis = index[after_reward] if after_reward.sum() >= 20 else index
+    probabilities = np.bincount(basis, minlength=len(pairs)) / len(basis)
+    chance = float((probabilities**2).sum())
+    repeated = index[1:] == index[:-1]
+
+    def rule(previous: np.ndarray) -> float:
+        if not previous.any():
+            return 0.0
+        rate = float(repeated[previous].mean())
+        return float(np.clip((rate - chance) / max(1 - chance, 1e-9), 0.0, 1.0))
+
+    return StimulusProcess(pairs, probabilities, rule(~rewarded[:-1]), rule(rewarded[:-1]))

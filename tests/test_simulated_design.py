@@ -76,3 +76,43 @@ def test_behaviour_is_reproducible():
     second = simulate_behaviour(np.random.default_rng(3), 100)
     np.testing.assert_array_equal(first.response, second.response)
     np.testing.assert_array_equal(first.p_correct, second.p_correct)
+
+
+# ----------------------------------------------------------------------------- pseudo-sessions
+def test_stimulus_process_recovers_a_repeat_after_error_rule():
+    from helpers.simulated_design import StimulusProcess, stimulus_process
+
+    pairs = np.array([[0, 0], [1, 0], [0, 1], [0.5, 0.25], [0.25, 0.5], [0, 0.5], [0.5, 0]])
+    rewarded = np.random.default_rng(0).random(2000) < 0.7
+    truth = StimulusProcess(pairs, np.full(7, 1 / 7), 0.8, 0.0)
+    left, right = truth.draw(rewarded, 1, seed=3)
+    fitted = stimulus_process(left[0], right[0], rewarded)
+    assert fitted.p_repeat_after_error == pytest.approx(0.8, abs=0.05)
+    assert fitted.p_repeat_after_reward < 0.03
+    np.testing.assert_allclose(fitted.probabilities, 1 / 7, atol=0.03)
+    # pseudo-sessions drawn from it repeat after the same errors, and only there
+    left, right = fitted.draw(rewarded, 50, seed=1)
+    assert left.shape == right.shape == (50, 2000)
+    same = (left[:, 1:] == left[:, :-1]) & (right[:, 1:] == right[:, :-1])
+    after_error = same[:, ~rewarded[:-1]].mean()
+    after_reward = same[:, rewarded[:-1]].mean()
+    assert after_error > 0.75 and after_reward < 0.25
+    assert not np.array_equal(left[0], left[1])  # the sessions differ
+
+
+def test_stimulus_process_of_the_simulation_has_no_repeat_rule():
+    from helpers.simulated_design import stimulus_process
+
+    behaviour = simulate_behaviour(np.random.default_rng(4), 600)
+    fitted = stimulus_process(behaviour.contrast_left, behaviour.contrast_right,
+                              behaviour.feedback_type == 1)
+    assert fitted.p_repeat_after_error < 0.1 and fitted.p_repeat_after_reward < 0.1
+
+
+def test_stimulus_process_bad_input():
+    from helpers.simulated_design import stimulus_process
+
+    with pytest.raises(ValueError, match="one entry per trial"):
+        stimulus_process(np.zeros(20), np.zeros(19), np.ones(20, bool))
+    with pytest.raises(ValueError, match="at least 10 trials"):
+        stimulus_process(np.zeros(5), np.zeros(5), np.ones(5, bool))
