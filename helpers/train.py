@@ -157,14 +157,25 @@ def _check_finite(name: str, tensor: torch.Tensor) -> None:
             "loss. Clean or mask them (e.g. np.nan_to_num) before calling fit.")
 
 
+def _check_not_empty(name: str, tensor: torch.Tensor) -> None:
+    """Trials first, then time bins: an empty axis would train on nothing (a NaN loss)."""
+    if tensor.ndim == 0 or tensor.shape[0] == 0:
+        raise ValueError(f"{name} have no trials (shape {tuple(tensor.shape)}): check the trial "
+                         "selection or split before calling fit.")
+    if tensor.ndim >= 3 and tensor.shape[1] == 0:
+        raise ValueError(f"{name} have no time bins (shape {tuple(tensor.shape)}): check the "
+                         "time window (start < end, inside the trial).")
+
+
 def _prepare_data(inputs, targets, validation, seed, device):
     """Tensors for training and (optionally) validation, carving validation trials if asked."""
     if len(inputs) != len(targets):
         raise ValueError(f"inputs have {len(inputs)} trials but targets {len(targets)}.")
     integer = _is_label_vector(targets)
     x, y = _to_tensor(inputs, device, False), _to_tensor(targets, device, integer)
-    _check_finite("inputs", x)
-    _check_finite("targets", y)
+    for name, tensor in (("inputs", x), ("targets", y)):
+        _check_not_empty(name, tensor)
+        _check_finite(name, tensor)
     if validation is None:
         return x, y, None
     if isinstance(validation, (float, int)) and not isinstance(validation, bool):
@@ -176,7 +187,9 @@ def _prepare_data(inputs, targets, validation, seed, device):
                     _to_tensor(validation[1], device, integer))
     if len(x_val) != len(y_val):
         raise ValueError(f"validation inputs have {len(x_val)} trials but targets {len(y_val)}.")
-    _check_finite("validation inputs", x_val)
+    for name, tensor in (("validation inputs", x_val), ("validation targets", y_val)):
+        _check_not_empty(name, tensor)
+        _check_finite(name, tensor)
     return x, y, (x_val, y_val)
 
 
@@ -248,6 +261,9 @@ def fit(
         raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got "
                          f"n_iter={s.n_iter}, eval_every={s.eval_every}, "
                          f"patience={s.patience}, lr={s.lr}.")
+    if s.batch_size is not None and s.batch_size < 1:
+        raise ValueError(f"batch_size must be a number of trials >= 1 (or None: all trials), "
+                         f"got {s.batch_size}.")
     if on_validation is not None and s.validation is None:
         raise ValueError("on_validation is called after each validation check, but "
                          "validation=None never checks: give a validation fraction or set.")
