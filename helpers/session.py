@@ -7,7 +7,7 @@
   layout ``(n_trials, n_bins, n_neurons)``; :meth:`Session.behaviour_by_trial` does the same
   for the behaviour recorded in every bin (wheel velocity, pupil, face, licks).
 - :func:`movement_onset`: when each trial's movement started, from the response times or the
-  wheel trace.
+  wheel trace; :func:`align_to_event` re-cuts trials around such a per-trial event.
 - :data:`REGION_GROUPS` and :func:`region_of`: the course's grouping of brain areas.
 
 This module reads no files but the catalogue and downloads nothing: the real data live in
@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Coupling", "Session",
-    "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION",
+    "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION", "align_to_event",
 ]
 
 #: The per-bin behaviour the course files carry (each ``(k, n_trials, n_bins)`` there):
@@ -482,7 +482,8 @@ WHEEL_ONSET_FRACTION = 0.25
 
 
 def movement_onset(session: Session, *, method: str = "auto",
-                   threshold: float | None = None) -> np.ndarray:
+                   threshold: float | None = None,
+                   fraction: float = WHEEL_ONSET_FRACTION) -> np.ndarray:
     """When each trial's wheel movement started, in seconds from stimulus onset, ``(n_trials,)``.
 
     Args:
@@ -494,8 +495,10 @@ def movement_onset(session: Session, *, method: str = "auto",
             ``threshold`` for two consecutive bins (the bin's centre time); ``"auto"``:
             response times where the session has them, else the wheel.
         threshold: wheel speed, in the trace's units, for ``"wheel"``; default
-            :data:`WHEEL_ONSET_FRACTION` times the median over go trials of each trial's peak
-            speed after stimulus onset.
+            ``fraction`` times the median over go trials of each trial's peak speed after
+            stimulus onset.
+        fraction: that fraction (default :data:`WHEEL_ONSET_FRACTION`); a lower one (e.g. 0.1)
+            finds the first small movement, as a "before movement" analysis needs.
 
     Returns:
         Onset times; NaN on no-go trials (``response == 0``) and, from the wheel, on trials
@@ -533,7 +536,9 @@ def movement_onset(session: Session, *, method: str = "auto",
     if threshold is None:
         peaks = speed[~nogo][:, after].max(axis=1)
         typical = np.median(peaks[peaks > 0]) if (peaks > 0).any() else 0.0
-        threshold = WHEEL_ONSET_FRACTION * typical
+        if not 0 < fraction < 1:
+            raise ValueError(f"fraction must be in (0, 1), got {fraction!r}.")
+        threshold = fraction * typical
     if not threshold > 0:
         return np.full(session.n_trials, np.nan)
     above = speed[:, after] > threshold
@@ -543,6 +548,60 @@ def movement_onset(session: Session, *, method: str = "auto",
     onset = np.where(first >= 0, times[np.maximum(first, 0)], np.nan)
     onset[nogo] = np.nan
     return onset
+
+
+def align_to_event(values: np.ndarray, time: np.ndarray, event_times: np.ndarray,
+                   window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-cut every trial around its own event, e.g. movement onset.
+
+    Args:
+        values: ``(n_trials, n_bins, ...)``, bins centred at ``time``.
+        time: bin centres in seconds from stimulus onset, ``(n_bins,)``.
+        event_times: the event of each trial in seconds from stimulus onset, ``(n_trials,)``;
+            NaN where there is none (such trials are left out).
+        window: ``(start, end)`` in seconds relative to the event.
+
+    Returns:
+        ``(aligned, kept, relative_time)``: ``aligned`` ``(n_kept, n_window_bins, ...)``,
+        ``kept`` a boolean mask ``(n_trials,)`` of the trials whose whole window lies inside
+        the recorded bins, and the bin centres relative to the event.
+
+    Raises:
+        ValueError: ``end <= start``, shapes that disagree, or no trial whose window fits
+            (the message gives the available range).
+    """
+    values, time = np.asarray(values), np.asarray(time, dtype=float)
+    event_times = np.asarray(event_times, dtype=float)
+    start, end = window
+    if not end > start:
+        raise ValueError(f"A window needs end > start (seconds), got {window}.")
+    if values.shape[:2] != (len(event_times), len(time)):
+        raise ValueError(f"values {values.shape[:2]} must be (n_trials, n_bins) = "
+                         f"({len(event_times)}, {len(time)}).")
+    step = float(np.median(np.diff(time))) if len(time) > 1 else 1.0
+    offsets = np.arange(int(np.round(start / step)), int(np.round(end / step)))
+    if len(offsets) == 0:
+        raise ValueError(f"The window {window} s is shorter than one bin ({step:g} s).")
+    finite = np.isfinite(event_times)
+    anchor = np.full(len(event_times), -1)
+    edges = time - step / 2 - 1e-9  # an event on an edge belongs to the bin that starts there
+    anchor[finite] = np.searchsorted(edges, event_times[finite], side="right") - 1
+    first, last = anchor + offsets[0], anchor + offsets[-1]
+    kept = finite & (anchor >= 0) & (first >= 0) & (last < len(time))
+    if not kept.any():
+        low, high = time[0] - step / 2, time[-1] + step / 2
+        events = event_times[finite]
+        if len(events) == 0:
+            raise ValueError("No trial has an event (all event times are NaN): nothing to "
+                             "align to.")
+        raise ValueError(
+            f"No trial has the window [{start}, {end}) s around its event inside the recorded "
+            f"bins ({low:.2f} to {high:.2f} s from stimulus onset; events fall at "
+            f"{events.min():.2f} to {events.max():.2f} s): windows from {low - events.min():.2f}"
+            f" s to {high - events.max():.2f} s around the event fit every trial.")
+    index = anchor[kept][:, None] + offsets[None, :]
+    aligned = values[np.flatnonzero(kept)[:, None], index]
+    return aligned, kept, (offsets + 0.5) * step
 
 
 def _checked_counts(spikes: np.ndarray) -> np.ndarray:

@@ -461,6 +461,23 @@ def test_movement_onset_from_a_synthetic_wheel_trace(session):
     assert np.isnan(high).all()
 
 
+def test_movement_onset_low_fraction_finds_the_slow_start(session):
+    from helpers.session import movement_onset
+
+    onsets = np.where(session.response != 0, 0.1, np.nan)
+    wheel = synthetic_wheel(session, onsets)
+    ramp = (session.time >= 0.05 - 1e-9) & (session.time < 0.1)  # a slow start at speed 0.5
+    wheel[:, ramp] = np.where(np.isfinite(onsets), 0.5, 0.0)[:, None]
+    moving = with_wheel(session, wheel)
+    go = session.response != 0
+    late = movement_onset(moving, method="wheel")  # 0.25 x peak 3: misses the slow start
+    early = movement_onset(moving, method="wheel", fraction=0.1)
+    np.testing.assert_allclose(late[go], 0.1 + 0.5 * session.bin_size, atol=1e-9)
+    np.testing.assert_allclose(early[go], 0.05 + 0.5 * session.bin_size, atol=1e-9)
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\)"):
+        movement_onset(moving, method="wheel", fraction=1.5)
+
+
 def test_movement_onset_prefers_response_times(session):
     from helpers.session import movement_onset
 
@@ -482,3 +499,30 @@ def test_movement_onset_bad_input(session):
         movement_onset(session, method="response_time")
     with pytest.raises(ValueError, match="method must be one of"):
         movement_onset(session, method="pupil")
+
+
+# --------------------------------------------------------------------------- alignment
+def test_align_to_event_recuts_each_trial():
+    from helpers.session import align_to_event
+
+    time = (np.arange(20) + 0.5) * 0.1 - 0.5  # -0.45 .. 1.45 s
+    values = np.tile(time, (4, 1))[:, :, None]  # each bin holds its own time
+    events = np.array([0.3, 0.52, np.nan, 1.4])
+    aligned, kept, relative = align_to_event(values, time, events, (-0.2, 0.2))
+    np.testing.assert_array_equal(kept, [True, True, False, False])  # NaN; window past the end
+    np.testing.assert_allclose(relative, [-0.15, -0.05, 0.05, 0.15])
+    np.testing.assert_allclose(aligned[0, :, 0], [0.15, 0.25, 0.35, 0.45])  # 0.3 in bin 0.35
+    np.testing.assert_allclose(aligned[1, :, 0], [0.35, 0.45, 0.55, 0.65])
+
+
+def test_align_to_event_window_outside_the_trial_gives_the_range():
+    from helpers.session import align_to_event
+
+    time = (np.arange(20) + 0.5) * 0.1 - 0.5
+    values = np.zeros((3, 20))
+    with pytest.raises(ValueError, match=r"recorded bins \(-0.50 to 1.50 s.*windows from"):
+        align_to_event(values, time, np.array([0.3, 0.4, 0.5]), (-1.0, 2.0))
+    with pytest.raises(ValueError, match="end > start"):
+        align_to_event(values, time, np.array([0.3, 0.4, 0.5]), (0.2, 0.1))
+    with pytest.raises(ValueError, match="all event times are NaN"):
+        align_to_event(values, time, np.full(3, np.nan), (-0.1, 0.1))
