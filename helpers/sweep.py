@@ -15,8 +15,14 @@ Start a worker (any number of times, anywhere the storage is reachable)::
     python -m helpers.sweep --study NAME --storage URL --n-trials K [--small] [--max-trials N]
 
 Each trial trains a :class:`~helpers.models.Seq2SeqRNN` with :func:`helpers.train.fit` on the
-*training* trials of a co-smoothing split and is scored in bits per spike on validation trials
-carved from them; the test trials are left to :mod:`helpers.sweep_analysis`.
+*training* trials of a co-smoothing split, carved in three (:meth:`SweepData.carves`): the trials
+it fits, the *stopping* trials (early stopping and the pruner read them) and the *scoring* trials
+(the objective, in bits per spike, reads only them), so that no validation trial is used twice.
+Every trial gets the same iteration cap and early-stopping rule (:data:`SEARCH_RECIPE`) and its
+own initialisation seed (user attribute ``init_seed``). A trial that diverges is not FAILed (TPE
+would ignore it and sample there again): it returns :data:`DIVERGED_PENALTY` below the
+constant-rate null, with the reason in its user attributes. The test trials are never saved for
+the workers and are read only by :func:`helpers.sweep_analysis.evaluate_on_test`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from scipy.special import gammaln
 from helpers.metrics import bits_per_spike, poisson_log_likelihood
 from helpers.models import Seq2SeqRNN, Seq2SeqSettings
 from helpers.runtime import get_device
-from helpers.splits import co_smoothing_split, split_trials
+from helpers.splits import CoSmoothingData, co_smoothing_split, split_trials
 from helpers.train import RECOMMENDED_FIT, FitSettings, fit
 
 with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in Jupyter without widgets
@@ -49,7 +55,8 @@ with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in Jupy
 __all__ = [
     "SearchSpace", "SPACE", "SweepData", "SMALL", "FULL", "make_sweep_data", "StorageError",
     "open_storage", "Objective", "make_sampler", "make_pruner", "fail_stale_trials",
-    "run_worker", "candidate_from_params", "worker_id", "SEARCH_RECIPE", "main",
+    "run_worker", "candidate_from_params", "worker_id", "SEARCH_RECIPE", "DIVERGED_PENALTY",
+    "main",
 ]
 
 #: The small setting where chapter 2's course recipe failed: the first 100 trials, 0-0.4 s
@@ -57,9 +64,15 @@ __all__ = [
 SMALL: dict = {"regions": ("vis ctx", "thal"), "n_trials": 100, "window": (0.0, 0.4)}
 #: A full session as in chapter 2: every trial, the whole 2.5 s, visual cortex.
 FULL: dict = {"regions": ("vis ctx",), "n_trials": None, "window": None}
-#: How every trial trains: the recommended recipe (early stopping on validation trials),
-#: capped at 500 iterations; the search samples ``lr`` and ``weight_decay``.
-SEARCH_RECIPE = replace(RECOMMENDED_FIT, n_iter=500)
+#: How every candidate trains, in the search and at the test (one budget rule): the recommended
+#: recipe (early stopping with a patience of 50 iterations, checked every 5) capped at 800
+#: iterations -- about twice what the slowest learning rate of :data:`SPACE` (1e-3) needs to stop
+#: on its own on the small session (chapter 6 measures it). The search samples ``lr`` and
+#: ``weight_decay``.
+SEARCH_RECIPE = replace(RECOMMENDED_FIT, n_iter=800)
+#: What a diverged trial returns, in bits/spike below the constant-rate null on the scoring
+#: trials: clearly worse than learning nothing, so TPE learns to avoid the region.
+DIVERGED_PENALTY = 0.1
 _STATES_COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
 
 
@@ -75,7 +88,8 @@ class SearchSpace:
     num_layers: tuple[int, int] = (1, 2)  # stacked recurrent layers
     log_inputs: tuple[bool, ...] = (False, True)  # feed log(1 + counts)
     input_dropout: tuple[float, float] = (0.0, 0.6)  # chance of silencing an input count
-    lr: tuple[float, float] = (1e-4, 3e-2)  # Adam's learning rate (course: 0.005 and 0.001)
+    lr: tuple[float, float] = (1e-3, 3e-2)  # Adam's learning rate (course: 0.005 and 0.001);
+    # 1e-4 would need about ten times the iterations of 1e-3 to converge: not in the budget
     weight_decay: tuple[float, float] = (1e-6, 1e-2)  # Adam's L2 penalty (1e-6: as good as none)
 
     def suggest(self, trial: optuna.Trial) -> dict:
@@ -111,45 +125,68 @@ def candidate_from_params(params: dict, recipe: FitSettings = RECOMMENDED_FIT
 
 # ==================================================================================== data
 @dataclass(frozen=True)
-class SweepData:
-    """A co-smoothing split for a search: training trials (inputs: held-in neurons, targets:
-    held-out neurons), each ``(n_trials, n_bins, n_neurons)`` float32, and the test trials,
-    which only :func:`evaluate_on_test` reads.
+class SweepData(CoSmoothingData):
+    """A co-smoothing split for a search (:class:`~helpers.splits.CoSmoothingData`: training
+    and test trials, inputs = held-in neurons, targets = held-out neurons, each
+    ``(n_trials, n_bins, n_neurons)`` float32), with how the training trials are carved.
+
+    The search reads only the training trials (:meth:`carves`); only
+    :func:`helpers.sweep_analysis.evaluate_on_test` reads the test trials, and :meth:`save`
+    leaves them out of the file the workers load.
 
     Attributes:
-        val_fraction: share of the training trials carved out for validation.
+        val_fraction: share of the training trials in each validation carve (stopping and
+            scoring).
         description: what the data are (a study records it; workers must agree on it).
     """
 
-    train_inputs: np.ndarray
-    train_targets: np.ndarray
-    test_inputs: np.ndarray
-    test_targets: np.ndarray
     val_fraction: float = 0.2
     description: str = ""
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the split to an ``.npz`` file that workers read with ``--data``."""
+        """Write the training trials (not the test trials) to an ``.npz`` file that workers
+        read with ``--data``."""
         path = Path(path)
         np.savez(path, train_inputs=self.train_inputs, train_targets=self.train_targets,
-                 test_inputs=self.test_inputs, test_targets=self.test_targets,
                  val_fraction=self.val_fraction, description=self.description)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SweepData:
-        """Read a split written by :meth:`save`."""
+        """Read a split written by :meth:`save` (its test arrays hold 0 trials)."""
         with np.load(path, allow_pickle=False) as arrays:
-            return cls(*(arrays[k] for k in ("train_inputs", "train_targets", "test_inputs",
-                                              "test_targets")),
-                       float(arrays["val_fraction"]), str(arrays["description"]))
+            x, y = arrays["train_inputs"], arrays["train_targets"]
+            return cls(x, y, x[:0], y[:0], float(arrays["val_fraction"]),
+                       str(arrays["description"]))
+
+    def carves(self, seed: int, *, score: bool = True) -> dict[str, np.ndarray]:
+        """Indices into the training trials, drawn without replacement: ``"stop"`` (early
+        stopping and pruning), ``"score"`` (the search's objective; only with ``score``) and
+        ``"fit"`` (the rest, trained on). Each carve holds ``val_fraction`` of the trials.
+
+        Raises:
+            ValueError: too few training trials for the carves.
+        """
+        n = len(self.train_inputs)
+        rest, stop = split_trials(n, self.val_fraction, seed=seed)
+        if not score:
+            return {"fit": rest, "stop": stop}
+        share = len(stop) / len(rest)
+        if not 0 < share < 1:
+            raise ValueError(f"{n} training trials are too few for two validation carves of "
+                             f"{self.val_fraction:.0%}; use more trials or a smaller fraction.")
+        fit_in_rest, score_in_rest = split_trials(len(rest), share, seed=seed + 1)
+        return {"fit": rest[fit_in_rest], "stop": stop, "score": rest[score_in_rest]}
+
+    def trials(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(inputs, targets)`` of the training trials ``indices``."""
+        return self.train_inputs[indices], self.train_targets[indices]
 
     def carve(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(fit_inputs, fit_targets, val_inputs, val_targets)``: validation trials drawn from
-        the training trials without replacement, as :func:`fit` would with this seed."""
-        fit_idx, val_idx = split_trials(len(self.train_inputs), self.val_fraction, seed=seed)
-        return (self.train_inputs[fit_idx], self.train_targets[fit_idx],
-                self.train_inputs[val_idx], self.train_targets[val_idx])
+        """``(fit_inputs, fit_targets, stop_inputs, stop_targets)`` of ``carves(seed,
+        score=False)``: how a candidate is re-trained before the test."""
+        parts = self.carves(seed, score=False)
+        return (*self.trials(parts["fit"]), *self.trials(parts["stop"]))
 
 
 def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["regions"],
@@ -165,7 +202,7 @@ def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["re
         window: ``(start, end)`` in seconds from stimulus onset (``None``: the whole trial).
         seed: seeds the trial and neuron split.
         test_fraction: share of trials kept for the final test.
-        val_fraction: share of the training trials used for validation.
+        val_fraction: share of the training trials in each validation carve.
     """
     if n_trials is not None and not 2 <= n_trials <= session.n_trials:
         raise ValueError(f"n_trials must lie in 2..{session.n_trials}, got {n_trials}.")
@@ -320,20 +357,26 @@ class _ValidationBits:
 
 
 class Objective:
-    """Optuna objective: validation co-smoothing bits per spike of one sampled configuration.
+    """Optuna objective: co-smoothing bits per spike of one sampled configuration on the
+    *scoring* trials.
 
-    Trains on the training trials minus a validation carve (fixed by ``seed``, the same for
-    every trial so that configurations are compared on the same trials), reports the
-    validation score at every check of :func:`fit` so that the pruner can stop the trial, and
-    records how the trial went in its user attributes (``worker``, ``iterations``,
-    ``seconds``, ``reason``). The test trials are never used.
+    The carves (:meth:`SweepData.carves`, fixed by ``seed`` so that every configuration meets
+    the same trials) keep each use of validation apart: the model trains on the fitting
+    trials; early stopping and the pruner read the *stopping* trials (the score reported at
+    every check of :func:`fit`); the returned value reads only the *scoring* trials. Each
+    trial initialises from its own seed. User attributes record how it went: ``worker``,
+    ``init_seed``, ``iterations``, ``seconds``, ``reason``, ``best_iteration``, and for a
+    pruned trial ``score_when_pruned`` (the scoring trials' value when it stopped, for
+    importances). A trial that diverges (a NaN or infinite loss or rate) returns the
+    constant-rate null's score on the scoring trials minus :data:`DIVERGED_PENALTY`, with
+    ``diverged`` = True and the error in ``reason``. The test trials are never read.
 
     Args:
         data: the split (:class:`SweepData`).
         space: the ranges to sample.
         recipe: everything :func:`fit` needs besides the sampled ``lr``/``weight_decay``
             (``n_iter`` caps each trial).
-        seed: validation carve and initialisation.
+        seed: the carves; trial ``k`` initialises from seed ``seed + 1 + k``.
         device: where to train (``None``: the GPU if there is one).
         heartbeat_s: how often a running trial refreshes its ``heartbeat`` attribute.
     """
@@ -344,28 +387,40 @@ class Objective:
         self.data, self.space, self.recipe, self.seed = data, space, recipe, seed
         self.device = torch.device(device) if device else get_device(verbose=False)
         self.heartbeat_s = heartbeat_s
-        fit_x, fit_y, val_x, val_y = data.carve(seed)
-        self.fit_data, self.val_data = (fit_x, fit_y), (val_x, val_y)
-        self.to_bits = _ValidationBits(val_y)
+        parts = data.carves(seed)
+        self.fit_data, self.stop_data, self.score_data = (data.trials(parts[k]) for k in
+                                                          ("fit", "stop", "score"))
+        self.to_bits = _ValidationBits(self.stop_data[1])
+        null = np.broadcast_to(self.fit_data[1].mean(axis=(0, 1)), self.score_data[1].shape)
+        #: What a diverged trial returns (bits/spike on the scoring trials).
+        self.diverged_value = bits_per_spike(null, self.score_data[1]) - DIVERGED_PENALTY
+
+    def score(self, model: Seq2SeqRNN) -> float:
+        """The model's bits per spike on the scoring trials."""
+        return bits_per_spike(model.predict(self.score_data[0])[0], self.score_data[1])
 
     def __call__(self, trial: optuna.Trial) -> float:
         start, beat = time.perf_counter(), [time.time()]
         trial.set_user_attr("worker", worker_id())
         trial.set_user_attr("heartbeat", beat[0])
+        init_seed = self.seed + 1 + trial.number
+        trial.set_user_attr("init_seed", init_seed)
         arch, recipe = candidate_from_params(self.space.suggest(trial), self.recipe)
+        model = Seq2SeqRNN(self.fit_data[0].shape[-1], self.fit_data[1].shape[-1], arch)
         last = [0]
 
-        def report(iteration: int, val_loss: float) -> None:
+        def report(iteration: int, stop_loss: float) -> None:
             last[0] = iteration
-            bits = self.to_bits(val_loss)
+            bits = self.to_bits(stop_loss)
             if not math.isfinite(bits):
-                raise FloatingPointError(f"validation loss became {val_loss} at iteration "
+                raise FloatingPointError(f"validation loss became {stop_loss} at iteration "
                                          f"{iteration} (lr {recipe.lr:.3g}): training diverged")
             trial.report(bits, iteration)
             if time.time() - beat[0] > self.heartbeat_s:
                 beat[0] = time.time()
                 trial.set_user_attr("heartbeat", beat[0])
             if trial.should_prune():
+                trial.set_user_attr("score_when_pruned", self.score(model))
                 raise optuna.TrialPruned(f"validation {bits:.4f} bits/spike at iteration "
                                          f"{iteration} is below the pruner's threshold")
 
@@ -375,35 +430,41 @@ class Objective:
             if reason:
                 trial.set_user_attr("reason", reason)
 
-        model = Seq2SeqRNN(self.fit_data[0].shape[-1], self.fit_data[1].shape[-1], arch)
         try:
-            history = fit(model.to(self.device), *self.fit_data, recipe, seed=self.seed,
-                          validation=self.val_data, on_validation=report, progress=False)
-            score = bits_per_spike(model.predict(self.val_data[0])[0], self.val_data[1])
+            history = fit(model.to(self.device), *self.fit_data, recipe, seed=init_seed,
+                          validation=self.stop_data, on_validation=report, progress=False)
+            value = self.score(model)
         except optuna.TrialPruned as pruned:
             done(last[0], str(pruned))
             raise
-        except (FloatingPointError, ValueError) as err:  # NaN/inf loss or rates: a failed trial
-            done(last[0], f"{type(err).__name__}: {err}")
-            raise
+        except (FloatingPointError, ValueError) as err:  # NaN/inf loss or rates: diverged
+            done(last[0], f"diverged, scored {DIVERGED_PENALTY} below the constant-rate null: "
+                          f"{type(err).__name__}: {err}")
+            trial.set_user_attr("diverged", True)
+            return self.diverged_value
         done(history.n_iterations)
         trial.set_user_attr("best_iteration", int(history.best_iteration))
-        return score
+        return value
 
 
 # =================================================================================== worker
-def make_sampler(name: str = "tpe", seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """``"tpe"`` (Optuna's default; constant liar for parallel workers) or ``"random"``."""
+def make_sampler(name: str = "tpe", seed: int | None = None, *,
+                 n_startup_trials: int = 4) -> optuna.samplers.BaseSampler:
+    """``"tpe"`` (Optuna's default; random for its first ``n_startup_trials`` finished trials,
+    an enqueued default included; constant liar for parallel workers) or ``"random"``."""
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=8, constant_liar=True)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials,
+                                          constant_liar=True)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"sampler must be 'tpe' or 'random', got {name!r}.")
 
 
 def make_pruner(name: str = "median") -> optuna.pruners.BasePruner:
-    """``"median"`` (stop a trial whose validation score is below the median of earlier trials at
-    the same iteration), ``"halving"`` (successive halving) or ``"none"``."""
+    """``"median"``: at each check from iteration 20 on, stop a trial whose best validation
+    score so far is below the median of the scores that completed (not pruned) trials reported
+    at the same iteration (once 5 trials have completed); ``"halving"`` (successive halving) or
+    ``"none"``. Pruners read only the stopping trials' scores (:class:`Objective`)."""
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=20)
     if name == "halving":

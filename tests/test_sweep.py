@@ -18,8 +18,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from helpers.metrics import bits_per_spike
+from helpers.models import Seq2SeqRNN
 from helpers.sweep import (
+    DIVERGED_PENALTY,
     SEARCH_RECIPE,
+    Objective,
     SearchSpace,
     StorageError,
     SweepData,
@@ -30,6 +34,7 @@ from helpers.sweep import (
     run_worker,
 )
 from helpers.sweep_analysis import launch_workers, pruning_summary, wait_for_workers
+from helpers.train import fit
 
 FAST = replace(SEARCH_RECIPE, n_iter=20)
 WORKER_ARGS = ("--n-iter", "20")
@@ -93,16 +98,53 @@ def test_two_worker_processes_share_one_postgresql_study(tmp_path, data_file) ->
         optuna.delete_study(study_name=name, storage=open_storage(url))
 
 
-def test_diverging_trials_fail_with_their_reason_and_the_study_goes_on() -> None:
+def test_diverging_trials_return_the_penalty_with_their_reason_and_the_study_goes_on() -> None:
     storage = optuna.storages.InMemoryStorage()
     run_worker("nan", storage, tiny_data(), n_trials=2, recipe=FAST, sampler_seed=0,
                space=SearchSpace(lr=(1e30, 1e32)))
     study = run_worker("nan", storage, tiny_data(), n_trials=1, recipe=FAST, sampler_seed=1)
-    failed = study.get_trials(states=(TrialState.FAIL,))
-    assert len(failed) == 2
-    assert all("became nan" in t.user_attrs["reason"] for t in failed)
-    assert study.trials[-1].state == TrialState.COMPLETE
-    assert np.isfinite(study.best_value)
+    diverged, healthy = study.trials[:2], study.trials[-1]
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)  # TPE sees them
+    penalty = Objective(tiny_data(), recipe=FAST).diverged_value
+    for trial in diverged:
+        assert trial.user_attrs["diverged"] and "became nan" in trial.user_attrs["reason"]
+        assert trial.value == pytest.approx(penalty)
+    assert "diverged" not in healthy.user_attrs and healthy.value > penalty
+    parts = tiny_data().carves(0)  # the penalty: the constant-rate null on the scoring trials
+    fit_y, score_y = (tiny_data().trials(parts[k])[1] for k in ("fit", "score"))
+    null = np.broadcast_to(fit_y.mean(axis=(0, 1)), score_y.shape)
+    assert penalty == pytest.approx(bits_per_spike(null, score_y) - DIVERGED_PENALTY)
+
+
+def test_each_use_of_validation_has_its_own_trials_and_each_trial_its_own_seed() -> None:
+    data = tiny_data()
+    parts = data.carves(3)
+    assert sorted(np.concatenate(list(parts.values()))) == list(range(len(data.train_inputs)))
+    assert len(parts["stop"]) == len(parts["score"]) == 6
+    assert data.carves(3)["score"].tolist() == parts["score"].tolist()  # same for every trial
+    study = run_worker("seeds", optuna.storages.InMemoryStorage(), data, n_trials=3,
+                       recipe=FAST, sampler_seed=0, pruner="none", seed=3)
+    assert [t.user_attrs["init_seed"] for t in study.trials] == [4, 5, 6]
+    # the objective is the scoring trials' score, not the stopping trials' (the reported ones)
+    objective = Objective(data, recipe=FAST, seed=3)
+    trial = study.trials[0]
+    arch, recipe = candidate_from_params(trial.params, FAST)
+    model = Seq2SeqRNN(6, 6, arch)
+    fit(model, *data.trials(parts["fit"]), recipe, seed=4, validation=data.trials(parts["stop"]),
+        progress=False)
+    assert trial.value == pytest.approx(objective.score(model))
+    stop_score = bits_per_spike(model.predict(data.trials(parts["stop"])[0])[0],
+                                data.trials(parts["stop"])[1])
+    assert trial.value != pytest.approx(stop_score)
+    with pytest.raises(ValueError, match="too few"):
+        SweepData(*(a[:3] for a in (data.train_inputs, data.train_targets)),
+                  data.test_inputs, data.test_targets, 0.4).carves(0)
+
+
+def test_saved_data_leave_the_test_trials_out(tmp_path) -> None:
+    loaded = SweepData.load(tiny_data().save(tmp_path / "d.npz"))
+    assert len(loaded.test_inputs) == 0 and len(loaded.train_inputs) == 30
+    assert loaded.description == "tiny random split 0"
 
 
 def test_pruned_trials_record_why_and_how_far_they_ran() -> None:
@@ -114,15 +156,6 @@ def test_pruned_trials_record_why_and_how_far_they_ran() -> None:
         assert trial.intermediate_values and "seconds" in trial.user_attrs
     summary = pruning_summary(study)
     assert summary["n_pruned"] == 2 and summary["n_complete"] == 0
-
-
-def test_the_search_never_reads_the_test_trials() -> None:
-    data = tiny_data()
-    blind = replace(data, test_inputs=np.full_like(data.test_inputs, np.nan),
-                    test_targets=np.full_like(data.test_targets, np.nan))
-    study = run_worker("blind", optuna.storages.InMemoryStorage(), blind, n_trials=2,
-                       recipe=FAST, sampler_seed=0)
-    assert all(t.state == TrialState.COMPLETE for t in study.trials)
 
 
 def test_max_trials_caps_the_study_and_other_data_are_refused() -> None:
