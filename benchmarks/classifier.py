@@ -12,7 +12,8 @@ It reports, as markdown tables for issue notes:
    ``p_correct``, the RNN as a fraction of the best achievable, and a permutation test;
 2. the small-session setting -- 100 trials, 40 bins of 10 ms from 0 to 0.4 s after stimulus
    onset, 260 thalamic neurons -- over several simulated seeds: the recommended RNN and the
-   plain RNN (:data:`helpers.classify.PLAIN_RNN`) beside the logistic baseline;
+   plain RNN (:data:`helpers.models.PLAIN_CLASSIFIER`, :data:`helpers.classify.PLAIN_RECIPE`)
+   beside the logistic baseline;
 3. the wall-clock time of executing ``book/04_thalamus_classifier.ipynb``.
 """
 
@@ -27,8 +28,9 @@ import torch
 from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
 from helpers import Session, load_session
-from helpers.classify import DEFAULT_RNN, PLAIN_RNN, cross_validate, permutation_test
-from helpers.metrics import cv_confidence_interval
+from helpers.classify import CLASSIFIER_RECIPE, PLAIN_RECIPE, cross_validate, permutation_test
+from helpers.inference import corrected_t_interval
+from helpers.models import PLAIN_CLASSIFIER, RECOMMENDED_CLASSIFIER
 from helpers.surrogate import make_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +66,7 @@ def lederberg(n_permutations: int) -> None:
         print(f"\n{model}: {mean / best:.1%} of the best achievable; "
               f"{(mean - 0.5) / (best - 0.5):.1%} of the way from chance to it")
     difference = result.scores("rnn") - result.scores("logistic")
-    print(f"RNN - logistic (paired): {fmt(cv_confidence_interval(difference, 0.2))}")
+    print(f"RNN - logistic (paired): {fmt(corrected_t_interval(difference, 0.2))}")
     start = time.perf_counter()
     test = permutation_test(thalamus, model="rnn", n_permutations=n_permutations, n_repeats=1,
                             seed=2021)
@@ -89,16 +91,16 @@ def small_sessions(seeds: list[int], plain: bool) -> None:
                                 models=("rnn", "logistic", "majority", "best achievable"))
         logistic = result.scores("logistic")
         row = (f"| {seed} | {fmt(result.interval('logistic'))} | {fmt(result.interval('rnn'))} "
-               f"| {fmt(cv_confidence_interval(result.scores('rnn') - logistic, 0.2))} |")
+               f"| {fmt(corrected_t_interval(result.scores('rnn') - logistic, 0.2))} |")
         summary["rnn"].append(result.scores("rnn").mean())
         summary["logistic"].append(logistic.mean())
         summary["best"].append(result.scores("best achievable").mean())
         if plain:
             plain_result = cross_validate(session, n_repeats=2, seed=2021, models=("rnn",),
-                                          settings=PLAIN_RNN)
+                                          settings=PLAIN_CLASSIFIER, recipe=PLAIN_RECIPE)
             difference = plain_result.scores("rnn") - logistic
             row += (f" {fmt(plain_result.interval('rnn'))} | "
-                    f"{fmt(cv_confidence_interval(difference, 0.2))} |")
+                    f"{fmt(corrected_t_interval(difference, 0.2))} |")
             summary["plain"].append(plain_result.scores("rnn").mean())
         print(row, flush=True)
     means = {key: float(np.mean(values)) for key, values in summary.items() if values}
@@ -106,7 +108,7 @@ def small_sessions(seeds: list[int], plain: bool) -> None:
           f"RNN - logistic {means['rnn'] - means['logistic']:+.3f}"
           + (f"; plain - logistic {means['plain'] - means['logistic']:+.3f}" if plain else "")
           + f"; RNN / best achievable {means['rnn'] / means['best']:.1%}")
-    print(f"Recommended settings: {DEFAULT_RNN}")
+    print(f"Recommended settings: {RECOMMENDED_CLASSIFIER}, {CLASSIFIER_RECIPE}")
 
 
 def main() -> None:

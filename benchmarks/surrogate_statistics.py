@@ -8,14 +8,14 @@ Usage (from the repository root, one CPU thread is enough)::
 
 It prints, as markdown tables for issue notes and ``book/simulation.md``:
 
-1. **statistics**: every statistic of :data:`helpers.stats.REAL_DATA_RANGES` on the session-11
+1. **statistics**: every statistic of :data:`helpers.realism.REAL_DATA_RANGES` on the session-11
    layout (Lederberg 2017-12-05), one column per seed (``*`` marks a value outside the real
    range), then the generation time and memory of each session;
 2. **co-smoothing ladder** on chapter 2's settings: visual cortex, neurons firing >= 1 spike/s,
    chapter 2's split (20 % test trials, half the neurons held out, seed 2021), its recommended
    RNN, smoothing + GLM, condition PSTH, constant-rate null and the true rates, in held-out
    bits/spike; the ratio RNN / smoothing and PSTH / smoothing, beside the co-smoothing targets
-   of :data:`helpers.stats.CO_SMOOTHING_TARGETS` (real: RNN 0.386, smoothing 0.246,
+   of :data:`helpers.realism.CO_SMOOTHING_TARGETS` (real: RNN 0.386, smoothing 0.246,
    PSTH 0.181, null -0.009, ratio 1.57). Done on the whole trial (as the chapter does) and, with
    ``--window``, on 0-0.4 s after stimulus onset only;
 3. **small-session decoding**: chapter 4's small setting (100 trials, 0-0.4 s, 260 thalamic
@@ -38,7 +38,7 @@ from helpers.baselines import baseline_rates
 from helpers.evaluation import score_rates
 from helpers.models import RECOMMENDED_SEQ2SEQ, Seq2SeqRNN
 from helpers.splits import co_smoothing_split
-from helpers.stats import (
+from helpers.realism import (
     CO_SMOOTHING_TARGETS,
     REAL_DATA_RANGES,
     STATISTIC_LABELS,

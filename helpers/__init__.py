@@ -10,8 +10,11 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.surrogate` -- simulated sessions in the same format, with known truth.
 - :mod:`helpers.simulated_design` -- a simulated session's layout and task, before any neuron
   fires.
-- :mod:`helpers.stats` -- summary statistics that compare a session with real recordings.
+- :mod:`helpers.realism` -- is the simulation realistic? A session's summary statistics beside
+  ranges measured on real recordings.
 - :mod:`helpers.splits` -- who is held out: trials, neurons, folds, class balance.
+- :mod:`helpers.recipes` -- the one settings shape (model settings + ``FitSettings``) and
+  :func:`~helpers.recipes.with_overrides`.
 - :mod:`helpers.models` -- every network, recommended settings by default, the course's by name.
 - :mod:`helpers.train` -- one training loop, :func:`~helpers.train.fit`, for every model.
 - :mod:`helpers.baselines` -- everything a model must beat, for rates and for decoding.

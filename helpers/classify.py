@@ -16,35 +16,34 @@ stratified K-fold cross-validation it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from helpers.baselines import (
+    LogisticBaseline,
     best_achievable_predictions,
-    fit_logistic,
-    logistic_features,
     majority_predictions,
 )
 from helpers.evaluation import score_table
-from helpers.metrics import balanced_accuracy, cv_confidence_interval, permutation_p_value
-from helpers.models import TrialClassifier
+from helpers.inference import corrected_t_interval, permutation_p_value, stratified_folds
+from helpers.metrics import balanced_accuracy
+from helpers.models import RECOMMENDED_CLASSIFIER, ClassifierSettings, TrialClassifier
 from helpers.session import Session
 from helpers.splits import (
     BALANCING,
     balanced_class_weights,
     balanced_subset,
     check_labels,
-    make_folds,
     split_trials,
     subsample_trials,
 )
-from helpers.train import History, fit
+from helpers.train import RECOMMENDED_FIT, FitSettings, History, fit
 
 __all__ = [
-    "MODELS", "RNNSettings", "DEFAULT_RNN", "PLAIN_RNN", "InputScaler", "FittedRNN", "fit_rnn",
+    "MODELS", "CLASSIFIER_RECIPE", "PLAIN_RECIPE", "InputScaler", "FittedRNN", "fit_rnn",
     "FoldResult", "CVResult", "cross_validate", "PermutationResult", "permutation_test",
 ]
 
@@ -52,111 +51,75 @@ __all__ = [
 MODELS = ("rnn", "logistic", "majority", "best achievable")
 
 
-@dataclass(frozen=True)
-class RNNSettings:
-    """How the RNN classifier is built, fed and trained. The defaults are the recommended ones:
-    chosen on simulated sessions (the Lederberg layout and 100-trial, 260-neuron sessions) so
-    that the RNN matches a cross-validated logistic regression instead of trailing it.
-
-    Attributes:
-        cell: ``"gru"`` (default; trains more reliably than a tanh ``"rnn"``) or ``"lstm"``.
-        hidden_size: size of the hidden state; small, because ~100-300 trials are few.
-        bin_width: seconds per time step fed to the RNN; spikes are summed into bins this wide
-            (``None`` keeps the session's 10 ms bins). 50 ms bins cut noise and run time.
-        log_inputs: feed ``log1p(counts)``, which tames bursty neurons.
-        standardize: z-score each neuron with the mean and std of the training trials.
-        n_iter: maximum number of full-batch Adam iterations.
-        lr: Adam learning rate.
-        weight_decay: L2 penalty on all weights.
-        validation_fraction: fraction of the training trials held out for early stopping;
-            0 trains for exactly ``n_iter`` iterations. A large share (0.4), because a noisy
-            validation loss, not a small fit set, was what most often spoiled a fold.
-        patience: iterations without a better validation loss before stopping.
-        n_components: feed the RNN this many whitened principal components of the scaled
-            inputs instead of every neuron (``None``). Far fewer input weights to learn from a
-            few hundred trials: the single change that helped most on small sessions.
-    """
-
-    cell: str = "gru"
-    hidden_size: int = 8
-    bin_width: float | None = 0.05
-    log_inputs: bool = True
-    standardize: bool = True
-    n_iter: int = 300
-    lr: float = 0.01
-    weight_decay: float = 1e-2
-    validation_fraction: float = 0.4
-    patience: int = 40
-    n_components: int | None = 8
+#: How chapter 4 trains its classifier (the recipe paired with
+#: :data:`~helpers.models.RECOMMENDED_CLASSIFIER`): at most 300 full-batch Adam iterations,
+#: L2 penalty 1e-2, early stopping on a stratified 40 % of the training trials (a large share,
+#: because a noisy validation loss, not a small fit set, was what most often spoiled a fold).
+CLASSIFIER_RECIPE = replace(RECOMMENDED_FIT, n_iter=300, weight_decay=1e-2, validation=0.4,
+                            patience=40)
+#: How the original project trained (paired with :data:`~helpers.models.PLAIN_CLASSIFIER`):
+#: exactly 500 iterations at lr 0.005, no validation, no regularisation.
+PLAIN_RECIPE = replace(RECOMMENDED_FIT, n_iter=500, lr=0.005, validation=None)
 
 
-#: The recommended settings, the defaults of :func:`cross_validate`.
-DEFAULT_RNN = RNNSettings()
-
-#: A "plain" RNN, the original project's recipe without its bugs: tanh RNN on raw 10 ms counts,
-#: trained for a fixed number of iterations, no validation, no regularisation.
-PLAIN_RNN = RNNSettings(cell="rnn", hidden_size=8, bin_width=None, log_inputs=False,
-                        standardize=False, n_iter=500, lr=0.005, weight_decay=0.0,
-                        validation_fraction=0.0, n_components=None)
-
-
-@dataclass
 class InputScaler:
     """``log1p``, per-neuron standardisation and, optionally, a projection onto the leading
     principal components -- all with statistics of the training trials only.
 
-    Attributes:
+    Args:
         log_inputs: apply ``log1p`` first.
         standardize: subtract each neuron's mean and divide by its std.
         n_components: keep this many principal components of the standardised inputs, each
             scaled to unit variance (``None``: keep every neuron).
-        mean, std: per-neuron statistics, shape ``(n_neurons,)``, set by :meth:`fit`.
-        components: projection ``(n_neurons, n_components)`` set by :meth:`fit`, or ``None``.
+
+    Attributes:
+        mean_, std_: per-neuron statistics, shape ``(n_neurons,)``, set by :meth:`fit`.
+        components_: projection ``(n_neurons, n_components)`` set by :meth:`fit`, or ``None``.
     """
 
-    log_inputs: bool = True
-    standardize: bool = True
-    n_components: int | None = None
-    mean: np.ndarray | None = None
-    std: np.ndarray | None = None
-    components: np.ndarray | None = None
+    def __init__(self, log_inputs: bool = True, standardize: bool = True,
+                 n_components: int | None = None) -> None:
+        self.log_inputs, self.standardize, self.n_components = (log_inputs, standardize,
+                                                                 n_components)
 
     def _log(self, counts: np.ndarray) -> np.ndarray:
         return np.log1p(counts) if self.log_inputs else np.asarray(counts, dtype=np.float32)
 
     def fit(self, counts: np.ndarray) -> InputScaler:
         """Learn the statistics from training counts ``(n_trials, n_bins, n_neurons)``."""
+        if self.n_components is not None and not self.standardize:
+            raise ValueError("n_components needs standardize=True.")
         values = self._log(counts).reshape(-1, counts.shape[-1])
-        self.mean = values.mean(axis=0)
+        self.mean_ = values.mean(axis=0)
         std = values.std(axis=0)
-        self.std = np.where(std > 1e-6, std, 1.0)  # silent neurons stay at 0 instead of NaN
-        self.components = None
+        self.std_ = np.where(std > 1e-6, std, 1.0)  # silent neurons stay at 0 instead of NaN
+        self.components_ = None
         if self.n_components is not None:
-            if not self.standardize:
-                raise ValueError("n_components needs standardize=True.")
-            centred = ((values - self.mean) / self.std).astype(np.float64)
+            centred = ((values - self.mean_) / self.std_).astype(np.float64)
             variances, vectors = np.linalg.eigh(centred.T @ centred / len(centred))
             keep = np.argsort(variances)[::-1][:self.n_components]  # eigh sorts ascending
             scale = np.sqrt(np.clip(variances[keep], 1e-12, None))
-            self.components = vectors[:, keep] / np.where(scale > 1e-6, scale, 1.0)
+            self.components_ = vectors[:, keep] / np.where(scale > 1e-6, scale, 1.0)
         return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("Call fit() on the training trials first.")
 
     @property
     def n_outputs(self) -> int:
         """Number of input features the RNN sees (neurons, or components)."""
-        if self.mean is None:
-            raise RuntimeError("Call fit() on the training trials first.")
-        return len(self.mean) if self.components is None else self.components.shape[1]
+        self._check_fitted()
+        return len(self.mean_) if self.components_ is None else self.components_.shape[1]
 
     def transform(self, counts: np.ndarray) -> np.ndarray:
         """Scaled inputs, float32, ``(n_trials, n_bins, n_outputs)``."""
         values = self._log(counts)
         if self.standardize:
-            if self.mean is None:
-                raise RuntimeError("Call fit() on the training trials before transform().")
-            values = (values - self.mean) / self.std
-            if self.components is not None:
-                values = values @ self.components
+            self._check_fitted()
+            values = (values - self.mean_) / self.std_
+            if self.components_ is not None:
+                values = values @ self.components_
         return values.astype(np.float32)
 
 
@@ -194,16 +157,20 @@ class FittedRNN:
 
 
 def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
-            settings: RNNSettings = DEFAULT_RNN, balance: str = "weights", seed: int = 0,
+            settings: ClassifierSettings = RECOMMENDED_CLASSIFIER,
+            recipe: FitSettings = CLASSIFIER_RECIPE, balance: str = "weights", seed: int = 0,
             device: torch.device | str = "cpu") -> FittedRNN:
     """Fit a :class:`~helpers.models.TrialClassifier` on the trials ``train_idx`` only.
 
     Args:
         counts: binned counts of all trials ``(n_trials, n_bins, n_neurons)``
-            (``session.spikes_by_trial(bin_width)``); only ``train_idx`` rows are read.
+            (``session.spikes_by_trial(settings.bin_width)``); only ``train_idx`` rows are read.
         labels: classes of all trials ``(n_trials,)`` in {0, 1}.
         train_idx: the training trials.
-        settings: architecture, preprocessing and training settings.
+        settings: architecture and preprocessing (:class:`~helpers.models.ClassifierSettings`).
+        recipe: how to train (:class:`~helpers.train.FitSettings`); its ``validation`` must be
+            a fraction (stratified by label, carved here) or ``None`` (exactly ``n_iter``
+            iterations); its ``seed`` is replaced by ``seed``.
         balance: ``"weights"`` (class-weighted cross-entropy) or ``"undersample"`` (drop
             majority-class trials from the fit and validation sets).
         seed: seeds the validation split, the undersampling and the weights.
@@ -211,9 +178,13 @@ def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
     """
     if balance not in BALANCING:
         raise ValueError(f"balance must be one of {BALANCING}, got {balance!r}.")
+    if recipe.validation is not None and (isinstance(recipe.validation, bool)
+                                          or not isinstance(recipe.validation, (int, float))):
+        raise ValueError("fit_rnn carves its own stratified validation trials: give the recipe "
+                         f"a fraction (e.g. validation=0.4) or None, got {recipe.validation!r}.")
     fit_idx, validation_idx = train_idx, train_idx[:0]
-    if settings.validation_fraction > 0:
-        inner_fit, inner_val = split_trials(len(train_idx), settings.validation_fraction,
+    if recipe.validation:
+        inner_fit, inner_val = split_trials(len(train_idx), recipe.validation,
                                             seed=seed, stratify=labels[train_idx])
         fit_idx, validation_idx = train_idx[np.sort(inner_fit)], train_idx[np.sort(inner_val)]
     weights = None
@@ -224,15 +195,14 @@ def fit_rnn(counts: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, *,
     else:
         weights = balanced_class_weights(labels[fit_idx])
     scaler = InputScaler(settings.log_inputs, settings.standardize,
-                          settings.n_components).fit(counts[fit_idx])
-    model = TrialClassifier(scaler.n_outputs, settings.hidden_size, cell=settings.cell).to(device)
+                         settings.n_components).fit(counts[fit_idx])
+    model = TrialClassifier(scaler.n_outputs, settings=settings).to(device)
     validation = None
     if len(validation_idx):
         validation = (scaler.transform(counts[validation_idx]), labels[validation_idx])
     history = fit(model, scaler.transform(counts[fit_idx]), labels[fit_idx],
-                  n_iter=settings.n_iter, lr=settings.lr, seed=seed, validation=validation,
-                  patience=settings.patience, weight_decay=settings.weight_decay,
-                  class_weights=weights, progress=False)
+                  replace(recipe, seed=seed, validation=validation), class_weights=weights,
+                  progress=False)
     return FittedRNN(model, scaler, history, fit_idx, validation_idx)
 
 
@@ -286,8 +256,8 @@ class CVResult:
 
     def interval(self, model: str, level: float = 0.95) -> tuple[float, float, float]:
         """``(mean, low, high)`` balanced accuracy of ``model`` over folds, with the corrected
-        resampled-t interval of :func:`~helpers.metrics.cv_confidence_interval`."""
-        return cv_confidence_interval(self.scores(model), 1 / self.n_splits, level)
+        resampled-t interval of :func:`~helpers.inference.corrected_t_interval`."""
+        return corrected_t_interval(self.scores(model), 1 / self.n_splits, level)
 
     def summary(self, level: float = 0.95) -> dict[str, tuple[float, float, float]]:
         """:meth:`interval` of every model."""
@@ -323,7 +293,8 @@ def cross_validate(
     labels: np.ndarray | None = None,
     *,
     window: tuple[float, float] = (0.0, 0.4),
-    settings: RNNSettings = DEFAULT_RNN,
+    settings: ClassifierSettings = RECOMMENDED_CLASSIFIER,
+    recipe: FitSettings = CLASSIFIER_RECIPE,
     balance: str = "weights",
     n_splits: int = 5,
     n_repeats: int = 2,
@@ -338,7 +309,8 @@ def cross_validate(
         session: the session, restricted to the neurons to decode from.
         labels: classes ``(n_trials,)`` in {0, 1}; default ``session.is_correct``.
         window: seconds relative to stimulus onset whose spikes are used.
-        settings: the RNN's settings (:data:`DEFAULT_RNN` are the recommended ones).
+        settings, recipe: the RNN's settings and training recipe (see :func:`fit_rnn`;
+            the defaults are the recommended ones).
         balance: ``"weights"`` or ``"undersample"``, for the RNN and the logistic baseline.
         n_splits, n_repeats: folds per repeat and number of repeats.
         models: subset of :data:`MODELS`; default all of them that apply ("best achievable"
@@ -359,19 +331,19 @@ def cross_validate(
     rnn_counts = windowed.spikes_by_trial(settings.bin_width) if "rnn" in models else None
     window_counts = windowed.spikes_by_trial()
     folds = []
-    for number, (train_idx, test_idx) in enumerate(make_folds(labels, n_splits, n_repeats, seed)):
+    folds_idx = stratified_folds(labels, n_splits, n_repeats, seed)
+    for number, (train_idx, test_idx) in enumerate(folds_idx):
         fold_seed = seed + number
         train_idx = subsample_trials(train_idx, labels, n_train_trials, fold_seed)
         result = FoldResult(number // n_splits, number % n_splits, train_idx, test_idx)
         if "rnn" in models:
             result.rnn = fit_rnn(rnn_counts, labels, train_idx, settings=settings,
-                                 balance=balance, seed=fold_seed, device=device)
+                                 recipe=recipe, balance=balance, seed=fold_seed, device=device)
             result.predictions["rnn"] = result.rnn.predict(rnn_counts[test_idx])
         if "logistic" in models:
-            logistic = fit_logistic(window_counts, labels, train_idx, balance=balance,
-                                    seed=fold_seed)
-            result.predictions["logistic"] = logistic.predict(
-                logistic_features(window_counts[test_idx]))
+            logistic = LogisticBaseline(balance=balance, seed=fold_seed).fit(
+                window_counts[train_idx], labels[train_idx])
+            result.predictions["logistic"] = logistic.predict(window_counts[test_idx])
         if "majority" in models:
             result.predictions["majority"] = majority_predictions(labels[train_idx],
                                                                   len(test_idx))

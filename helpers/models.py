@@ -1,25 +1,72 @@
 """The book's RNNs: many-to-many rate models (chapter 2's, and chapter 5's causal one with a
 named latent layer) and a many-to-one trial classifier.
 
-All take spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), and all expose a
-``loss`` method so that :func:`helpers.train.fit` can train any of them.
+Every network is a :class:`Model` (the contract :func:`helpers.train.fit` relies on): it takes
+spikes shaped ``(n_trials, n_bins, n_inputs)`` (batch first), returns :class:`Outputs`
+``(prediction, states)``, scores a prediction with :meth:`Model.loss`, and is built from a
+frozen settings dataclass (:mod:`helpers.recipes`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from helpers.metrics import RATE_FLOOR, poisson_loss
-from helpers.runtime import with_overrides
+from helpers.recipes import with_overrides
 
-__all__ = ["Seq2SeqSettings", "RECOMMENDED_SEQ2SEQ", "COURSE_SEQ2SEQ", "Seq2SeqRNN",
-           "LatentSettings", "RECOMMENDED_LATENT", "LatentRNN", "TrialClassifier"]
+__all__ = ["Outputs", "Model", "Seq2SeqSettings", "RECOMMENDED_SEQ2SEQ", "COURSE_SEQ2SEQ",
+           "Seq2SeqRNN", "LatentSettings", "RECOMMENDED_LATENT", "LatentRNN",
+           "ClassifierSettings", "RECOMMENDED_CLASSIFIER", "PLAIN_CLASSIFIER", "TrialClassifier"]
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class Outputs(NamedTuple):
+    """What every :class:`Model` returns: ``prediction, states = model(spikes)``.
+
+    Attributes:
+        prediction: what the loss scores: rates ``(n_trials, n_bins, n_outputs)`` in spikes
+            per bin, or logits ``(n_trials, n_classes)``.
+        states: the model's latent states ``(n_trials, n_bins, n_states)``.
+    """
+
+    prediction: torch.Tensor
+    states: torch.Tensor
+
+
+class Model(nn.Module):
+    """The contract :func:`helpers.train.fit` trains: subclass it for a new network.
+
+    A subclass implements :meth:`forward` (spikes ``(n_trials, n_bins, n_inputs)`` ->
+    :class:`Outputs`) and :meth:`loss`, and names its loss in :attr:`loss_name` (the label of
+    learning curves). :func:`~helpers.train.fit` calls :meth:`reset_parameters` (seeded) and
+    then :meth:`start_from` with the training targets before its first update.
+    """
+
+    loss_name: str = "loss"
+
+    def forward(self, x: torch.Tensor) -> Outputs:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define forward().")
+
+    def loss(self, outputs: Outputs, targets: torch.Tensor,
+             **kwargs: object) -> torch.Tensor:  # pragma: no cover - abstract
+        """The training loss of ``outputs.prediction`` against ``targets`` (a scalar)."""
+        raise NotImplementedError(f"{type(self).__name__} must define loss().")
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer (PyTorch's default initialisation, from the global seed)."""
+        for layer in self.modules():
+            if layer is not self and hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+
+    def start_from(self, targets: torch.Tensor) -> None:
+        """Adjust the fresh weights to the training targets before training; by default
+        nothing (rate models start at each target neuron's mean rate)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +124,7 @@ def _check_input(x: torch.Tensor, n_inputs: int) -> None:
         )
 
 
-class Seq2SeqRNN(nn.Module):
+class Seq2SeqRNN(Model):
     """Many-to-many RNN: spikes of some neurons in, firing rates of (other) neurons out.
 
     The course template's model, generalised: an RNN/GRU/LSTM encoder, a linear readout and a
@@ -109,9 +156,8 @@ class Seq2SeqRNN(nn.Module):
                                    settings.num_layers, settings.bidirectional)
         self.readout = nn.Linear(settings.hidden_size, n_outputs)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and latents
-        ``(n_trials, n_bins, hidden_size)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The recurrent state ``(n_trials, n_bins, hidden_size)`` (directions averaged)."""
         _check_input(x, self.n_inputs)
         if self.log_inputs:
             x = torch.log1p(x)
@@ -119,8 +165,17 @@ class Seq2SeqRNN(nn.Module):
         if self.bidirectional:
             forward, backward = hidden.chunk(2, dim=-1)
             hidden = (forward + backward) / 2
-        rates = nn.functional.softplus(self.readout(hidden)) + RATE_FLOOR
-        return rates, hidden
+        return hidden
+
+    def forward(self, x: torch.Tensor) -> Outputs:
+        """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and latents
+        ``(n_trials, n_bins, hidden_size)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
+        hidden = self._encode(x)
+        return Outputs(nn.functional.softplus(self.readout(hidden)) + RATE_FLOOR, hidden)
+
+    def start_from(self, targets: torch.Tensor) -> None:
+        """Start at each target neuron's mean count (:meth:`init_readout_bias`)."""
+        self.init_readout_bias(targets.mean(dim=tuple(range(targets.ndim - 1))).cpu())
 
     def init_readout_bias(self, mean_rates: torch.Tensor | np.ndarray) -> None:
         """Start the readout at each target neuron's mean rate (spikes/bin, ``(n_outputs,)``),
@@ -134,10 +189,9 @@ class Seq2SeqRNN(nn.Module):
         with torch.no_grad():
             self.readout.bias.copy_(inverse_softplus.to(self.readout.bias.device))
 
-    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], targets: torch.Tensor,
-             **_: object) -> torch.Tensor:
+    def loss(self, outputs: Outputs, targets: torch.Tensor, **_: object) -> torch.Tensor:
         """Poisson loss of the predicted rates against target spike counts."""
-        return poisson_loss(outputs[0], targets)
+        return poisson_loss(outputs.prediction, targets)
 
     @torch.no_grad()
     def predict(self, spikes: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -196,33 +250,24 @@ class LatentRNN(Seq2SeqRNN):
 
     def __init__(self, n_inputs: int, n_outputs: int,
                  settings: LatentSettings = RECOMMENDED_LATENT, **overrides: object) -> None:
-        nn.Module.__init__(self)
         settings = with_overrides(settings, LatentSettings, overrides, "LatentRNN",
                                   "n_factors=4")
-        if not 0 <= settings.input_dropout < 1:
-            raise ValueError(f"input_dropout must be in [0, 1), got {settings.input_dropout!r}.")
         if not isinstance(settings.n_factors, (int, np.integer)) or settings.n_factors < 1:
             raise ValueError(f"n_factors must be a positive integer, got "
                              f"{settings.n_factors!r}.")
-        self.settings = settings
-        self.n_inputs, self.n_outputs, self.hidden_size = n_inputs, n_outputs, settings.hidden_size
-        self.n_factors = settings.n_factors
-        self.bidirectional, self.log_inputs = False, settings.log_inputs
-        self.dropout = nn.Dropout(settings.input_dropout)
-        self.rnn = _make_recurrent(settings.cell, n_inputs, settings.hidden_size, 1)
+        super().__init__(n_inputs, n_outputs, Seq2SeqSettings(
+            hidden_size=settings.hidden_size, cell=settings.cell, bidirectional=False,
+            num_layers=1, log_inputs=settings.log_inputs, input_dropout=settings.input_dropout))
+        self.settings, self.n_factors = settings, settings.n_factors
+        del self.readout  # the readout reads the factors: built after them (layer order = init)
         self.factors = nn.Linear(settings.hidden_size, settings.n_factors)
         self.readout = nn.Linear(settings.n_factors, n_outputs)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> Outputs:
         """Rates ``(n_trials, n_bins, n_outputs)`` in spikes/bin and factors
         ``(n_trials, n_bins, n_factors)`` from spikes ``(n_trials, n_bins, n_inputs)``."""
-        _check_input(x, self.n_inputs)
-        if self.log_inputs:
-            x = torch.log1p(x)
-        hidden, _ = self.rnn(self.dropout(x))
-        factors = self.factors(hidden)
-        rates = nn.functional.softplus(self.readout(factors)) + RATE_FLOOR
-        return rates, factors
+        factors = self.factors(self._encode(x))
+        return Outputs(nn.functional.softplus(self.readout(factors)) + RATE_FLOOR, factors)
 
 
 class _ZeroInitLinear(nn.Linear):
@@ -233,7 +278,46 @@ class _ZeroInitLinear(nn.Linear):
         nn.init.zeros_(self.bias)
 
 
-class TrialClassifier(nn.Module):
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """How a :class:`TrialClassifier` is built and fed; the defaults are the ones chapter 4
+    recommends (chosen on simulated sessions with the Lederberg layout, 100-trial, 260-neuron
+    sessions, so that the RNN matches a cross-validated logistic regression). How it trains is
+    its :class:`~helpers.train.FitSettings` (``helpers.classify.CLASSIFIER_RECIPE``).
+
+    Attributes:
+        cell: ``"gru"`` (default; trains more reliably than a tanh ``"rnn"``) or ``"lstm"``.
+        hidden_size: size of the hidden state; small, because ~100-300 trials are few.
+        num_layers: stacked recurrent layers.
+        bin_width: seconds per time step fed to the RNN; spikes are summed into bins this wide
+            (``None`` keeps the session's 10 ms bins). 50 ms bins cut noise and run time.
+        log_inputs: feed ``log1p(counts)``, which tames bursty neurons.
+        standardize: z-score each neuron with the mean and std of the training trials.
+        n_components: feed the RNN this many whitened principal components of the scaled
+            inputs instead of every neuron (``None``). Far fewer input weights to learn from a
+            few hundred trials: the single change that helped most on small sessions.
+
+    The last four are applied outside the network, by ``helpers.classify.InputScaler``.
+    """
+
+    cell: str = "gru"
+    hidden_size: int = 8
+    num_layers: int = 1
+    bin_width: float | None = 0.05
+    log_inputs: bool = True
+    standardize: bool = True
+    n_components: int | None = 8
+
+
+#: The classifier chapter 4 recommends (the defaults of :class:`ClassifierSettings`).
+RECOMMENDED_CLASSIFIER = ClassifierSettings()
+#: A "plain" RNN, the original project's classifier without its bugs: a tanh RNN on raw 10 ms
+#: counts (trained by ``helpers.classify.PLAIN_RECIPE``: fixed iterations, no validation).
+PLAIN_CLASSIFIER = ClassifierSettings(cell="rnn", bin_width=None, log_inputs=False,
+                                      standardize=False, n_components=None)
+
+
+class TrialClassifier(Model):
     """Many-to-one RNN: a whole trial of spikes in, one class score per trial out.
 
     The logits come straight from a linear readout of the last hidden state: no softmax inside,
@@ -243,32 +327,37 @@ class TrialClassifier(nn.Module):
     improvement then keeps a coin flip, not a random initial guess.
 
     Args:
-        n_inputs: number of input neurons.
-        hidden_size: size of the hidden state.
+        n_inputs: number of input features (neurons, or principal components).
         n_classes: number of classes (2: incorrect, correct).
-        cell: ``"gru"`` (recommended, chapter 4), ``"rnn"`` or ``"lstm"``.
-        num_layers: stacked recurrent layers.
+        settings: the architecture (:class:`ClassifierSettings`; only ``cell``, ``hidden_size``
+            and ``num_layers`` shape the network).
+        **overrides: fields of :class:`ClassifierSettings` to change, e.g. ``hidden_size=4``.
     """
 
     loss_name = "cross-entropy"
 
-    def __init__(self, n_inputs: int, hidden_size: int = 8, n_classes: int = 2,
-                 cell: str = "gru", num_layers: int = 1) -> None:
+    def __init__(self, n_inputs: int, n_classes: int = 2,
+                 settings: ClassifierSettings = RECOMMENDED_CLASSIFIER,
+                 **overrides: object) -> None:
         super().__init__()
+        settings = with_overrides(settings, ClassifierSettings, overrides, "TrialClassifier",
+                                  "hidden_size=4")
         if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
-        self.n_inputs, self.hidden_size, self.n_classes = n_inputs, hidden_size, n_classes
-        self.rnn = _make_recurrent(cell, n_inputs, hidden_size, num_layers)
-        self.readout = _ZeroInitLinear(hidden_size, n_classes)
+        self.settings = settings
+        self.n_inputs, self.hidden_size, self.n_classes = n_inputs, settings.hidden_size, n_classes
+        self.rnn = _make_recurrent(settings.cell, n_inputs, settings.hidden_size,
+                                   settings.num_layers)
+        self.readout = _ZeroInitLinear(settings.hidden_size, n_classes)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> Outputs:
         """Logits ``(n_trials, n_classes)`` and hidden states ``(n_trials, n_bins, hidden_size)``
         from spikes ``(n_trials, n_bins, n_inputs)``."""
         _check_input(x, self.n_inputs)
         hidden, _ = self.rnn(x)
-        return self.readout(hidden[:, -1]), hidden
+        return Outputs(self.readout(hidden[:, -1]), hidden)
 
-    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], targets: torch.Tensor,
+    def loss(self, outputs: Outputs, targets: torch.Tensor,
              class_weights: torch.Tensor | None = None, **_: object) -> torch.Tensor:
         """Cross-entropy of the logits against integer labels ``(n_trials,)``."""
-        return nn.functional.cross_entropy(outputs[0], targets, weight=class_weights)
+        return nn.functional.cross_entropy(outputs.prediction, targets, weight=class_weights)

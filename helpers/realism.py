@@ -1,7 +1,9 @@
-"""Summary statistics of a session, to check that the simulation looks like real data (chapter 1).
+"""Is the simulation realistic? Summary statistics of a session, beside ranges measured on real
+Steinmetz sessions (chapter 1, ``book/simulation.md``).
 
 :func:`session_statistics` measures a session the way ``REAL_DATA_RANGES`` was measured on real
-Steinmetz sessions: on spike counts in a window after stimulus onset (0-0.4 s by default).
+sessions: on spike counts in a window after stimulus onset (0-0.4 s by default), in the book's
+layout, trials first: ``window_counts(session)`` is ``(n_trials, n_neurons)``.
 """
 
 from __future__ import annotations
@@ -67,14 +69,14 @@ _MIN_TRIALS_PER_GROUP = 5
 
 
 def window_counts(session: Session, window: tuple[float, float] = (0.0, 0.4)) -> np.ndarray:
-    """Spike counts per neuron and trial in a window, ``(n_neurons, n_trials)`` int64.
+    """Spike counts per trial and neuron in a window, ``(n_trials, n_neurons)`` int64.
 
     Args:
         session: the session.
         window: (start, end) in seconds relative to stimulus onset; bins whose centre lies in
             ``[start, end)`` are summed (see :meth:`~helpers.session.Session.window`).
     """
-    return session.window(*window).spikes.sum(axis=2, dtype=np.int64)
+    return session.window(*window).spikes.sum(axis=2, dtype=np.int64).T
 
 
 def session_statistics(
@@ -82,7 +84,7 @@ def session_statistics(
 ) -> dict[str, float]:
     """The statistics of :data:`REAL_DATA_RANGES`, measured on one session.
 
-    All use ``counts = window_counts(session, window)``, shape ``(n_neurons, n_trials)``:
+    All use ``counts = window_counts(session, window)``, shape ``(n_trials, n_neurons)``:
 
     - rates: ``counts.mean(trials) / window length`` in spikes/s; their median, the fraction
       below 1 spike/s and the 90th percentile over neurons.
@@ -107,7 +109,7 @@ def session_statistics(
         Statistic name -> value, keys as in :data:`REAL_DATA_RANGES`.
     """
     counts = window_counts(session, window)
-    rates_hz = counts.mean(axis=1) / (window[1] - window[0])
+    rates_hz = counts.mean(axis=0) / (window[1] - window[0])
     return {
         "median_rate_hz": float(np.median(rates_hz)),
         "fraction_below_1hz": float(np.mean(rates_hz < 1.0)),
@@ -121,45 +123,49 @@ def session_statistics(
 
 
 def median_fano_factor(counts: np.ndarray) -> float:
-    """Median over neurons (non-zero mean) of ``var(ddof=1) / mean`` of ``counts[n, trials]``."""
-    mean = counts.mean(axis=1)
+    """Median over neurons (non-zero mean) of ``var(ddof=1) / mean`` over trials of
+    ``counts`` ``(n_trials, n_neurons)``."""
+    mean = counts.mean(axis=0)
     active = mean > 0
     if not active.any():
         return float("nan")
-    fano = counts[active].var(axis=1, ddof=1) / mean[active]
+    fano = counts[:, active].var(axis=0, ddof=1) / mean[active]
     return float(np.median(fano))
 
 
 def median_pairwise_correlation(counts: np.ndarray) -> float:
-    """Median Pearson correlation across trials over pairs of neurons with non-zero variance."""
-    varying = counts.std(axis=1) > 0
+    """Median Pearson correlation across trials over pairs of neurons with non-zero variance;
+    ``counts`` ``(n_trials, n_neurons)``."""
+    varying = counts.std(axis=0) > 0
     if varying.sum() < 2:
         return float("nan")
-    correlation = np.corrcoef(counts[varying].astype(np.float64))
+    correlation = np.corrcoef(counts[:, varying].T.astype(np.float64))
     return float(np.median(correlation[np.triu_indices_from(correlation, k=1)]))
 
 
 def fraction_stimulus_modulated(counts: np.ndarray, session: Session) -> float:
-    """Fraction of neurons with different counts on stimulus vs blank trials (Mann-Whitney U)."""
+    """Fraction of neurons with different counts on stimulus vs blank trials (Mann-Whitney U);
+    ``counts`` ``(n_trials, n_neurons)``."""
     stimulus = (session.contrast_left > 0) | (session.contrast_right > 0)
     if min(stimulus.sum(), (~stimulus).sum()) < _MIN_TRIALS_PER_GROUP:
         return float("nan")
-    varying = counts.std(axis=1) > 0
-    p_values = np.ones(len(counts))
+    varying = counts.std(axis=0) > 0
+    p_values = np.ones(counts.shape[1])
     if varying.any():
-        result = mannwhitneyu(counts[varying][:, stimulus], counts[varying][:, ~stimulus],
-                              axis=1, alternative="two-sided")
+        result = mannwhitneyu(counts[stimulus][:, varying], counts[~stimulus][:, varying],
+                              axis=0, alternative="two-sided")
         p_values[varying] = result.pvalue
     return float(np.mean(p_values < 0.05))
 
 
 def outcome_decoding_accuracy(counts: np.ndarray, session: Session, n_folds: int = 5) -> float:
-    """Cross-validated balanced accuracy of decoding the outcome from thalamus counts."""
+    """Cross-validated balanced accuracy of decoding the outcome from thalamus counts
+    ``(n_trials, n_neurons)``."""
     thalamus = session.region == "thal"
     outcome = session.is_correct
     if not thalamus.any() or min(outcome.sum(), (~outcome).sum()) < _MIN_TRIALS_PER_GROUP:
         return float("nan")
-    features = counts[thalamus].T.astype(np.float64)  # (n_trials, n_thalamus)
+    features = counts[:, thalamus].astype(np.float64)  # (n_trials, n_thalamus)
     decoder = make_pipeline(
         StandardScaler(),
         LogisticRegression(C=0.05, class_weight="balanced", max_iter=2000),

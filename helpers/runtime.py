@@ -16,15 +16,13 @@ import random
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields, replace
 from typing import TypeVar
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-__all__ = ["set_seed", "get_device", "cpu_threads", "progress_mode", "ProgressBar", "progress",
-           "with_overrides"]
+__all__ = ["set_seed", "get_device", "cpu_threads", "progress_mode", "ProgressBar", "progress"]
 
 def set_seed(seed: int = 2021, *, deterministic: bool = True) -> int:
     """Seed Python, NumPy and PyTorch so that a chapter gives the same numbers on every run.
@@ -158,23 +156,3 @@ def progress(iterable: Iterable[T], desc: str = "", *, enabled: bool = True,
              **kwargs) -> Iterator[T]:
     """Iterate with a progress bar, e.g. ``for fold in progress(folds, "folds"): ...``."""
     yield from ProgressBar(iterable, desc=desc, enabled=enabled, **kwargs)
-
-
-def with_overrides(settings: object, expected: type, overrides: dict[str, object],
-                   owner: str, example: str) -> object:
-    """A recipe (a frozen dataclass of type ``expected``) with some fields changed, as every
-    model and :func:`~helpers.train.fit` take them: ``Model(..., RECIPE, hidden_size=32)``.
-
-    Raises:
-        TypeError: ``settings`` is not an ``expected`` (e.g. an old-style dict), or an override
-            is not one of its fields; the message names the fields.
-    """
-    names = [f.name for f in fields(expected)]
-    if not isinstance(settings, expected):
-        raise TypeError(f"settings must be a {expected.__name__}, got {type(settings).__name__};"
-                        f" pass single changes as keywords, e.g. {example}.")
-    unknown = sorted(set(overrides) - set(names))
-    if unknown:
-        raise TypeError(f"{owner} got unknown setting(s) {unknown}; {expected.__name__} has "
-                        f"{names}.")
-    return replace(settings, **overrides)

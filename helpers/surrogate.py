@@ -17,7 +17,7 @@ Generative model, in short (all times in seconds, relative to stimulus onset):
    engagement, a shared per-trial gain, and for each region block (``_BLOCKS``) private
    dynamics: a noisy damped rotation kicked by the stimulus -- the same kick on every trial of a
    condition plus a trial-specific one -- and two slow (0.5 s) fluctuations. These give co-
-   smoothing the real data's ladder (``helpers.stats.CO_SMOOTHING_TARGETS``): structure that a
+   smoothing the real data's ladder (``helpers.realism.CO_SMOOTHING_TARGETS``): structure that a
    condition average captures, more that smoothing follows, and more that only a model of the
    whole trial can infer. On top,
    each region group has four fast private latents (0.05 s), and for the region pairs of

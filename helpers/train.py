@@ -1,7 +1,7 @@
 """One training loop for every model in the book (introduced in chapter 2).
 
-:func:`fit` trains a model that exposes ``loss(outputs, targets, **kwargs)``: the Poisson loss
-for :class:`~helpers.models.Seq2SeqRNN`, cross-entropy for :class:`~helpers.models.TrialClassifier`.
+:func:`fit` trains any :class:`~helpers.models.Model` (the model contract): the Poisson loss for
+:class:`~helpers.models.Seq2SeqRNN`, cross-entropy for :class:`~helpers.models.TrialClassifier`.
 Its defaults are the settings the book recommends (chapter 2 explains them): full-batch Adam
 with early stopping on a validation set carved from the *training* trials, so that a model never
 trains far past the point where it stops generalising.
@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.runtime import ProgressBar, cpu_threads, set_seed, with_overrides
+from helpers.models import Model
+from helpers.recipes import with_overrides
+from helpers.runtime import ProgressBar, cpu_threads, set_seed
 from helpers.splits import split_trials
 
 __all__ = ["FitSettings", "RECOMMENDED_FIT", "COURSE_RECIPE", "History", "fit"]
@@ -193,14 +195,11 @@ def _prepare_data(inputs, targets, validation, seed, device):
     return x, y, (x_val, y_val)
 
 
-def _reset(model: nn.Module, seed: int, y: torch.Tensor) -> None:
-    """Seeded re-initialisation; rate models start at each target neuron's mean rate."""
+def _reset(model: Model, seed: int, y: torch.Tensor) -> None:
+    """Seeded re-initialisation, then the model's own start (:meth:`Model.start_from`)."""
     set_seed(seed)
-    for layer in model.modules():
-        if layer is not model and hasattr(layer, "reset_parameters"):
-            layer.reset_parameters()
-    if hasattr(model, "init_readout_bias") and y.is_floating_point():
-        model.init_readout_bias(y.mean(dim=tuple(range(y.ndim - 1))).cpu())
+    model.reset_parameters()
+    model.start_from(y)
 
 
 def _non_finite_error(value: float, iteration: int, lr: float) -> FloatingPointError:
@@ -211,7 +210,7 @@ def _non_finite_error(value: float, iteration: int, lr: float) -> FloatingPointE
 
 
 def fit(
-    model: nn.Module,
+    model: Model,
     inputs: ArrayLike,
     targets: ArrayLike,
     settings: FitSettings = RECOMMENDED_FIT,
@@ -226,8 +225,9 @@ def fit(
     """Train ``model`` on ``inputs -> targets`` with Adam and early stopping (chapter 2).
 
     Args:
-        model: a model with a ``loss`` method (see :mod:`helpers.models`); it is re-initialised
-            from the seed first, and trains on the device its parameters are on.
+        model: a :class:`~helpers.models.Model` (the contract: ``forward`` -> ``Outputs``,
+            ``loss``); it is re-initialised from the seed first, and trains on the device its
+            parameters are on.
         inputs: spikes ``(n_trials, n_bins, n_inputs)``.
         targets: spike counts ``(n_trials, n_bins, n_outputs)`` for a rate model, or integer
             labels ``(n_trials,)`` for a classifier.
@@ -253,9 +253,9 @@ def fit(
         TypeError: ``settings`` that is not a :class:`FitSettings`, or an override that is
             not one of its fields.
     """
-    if not hasattr(model, "loss"):
-        raise TypeError(f"{type(model).__name__} has no loss method; use a model from "
-                        "helpers.models.")
+    if not isinstance(model, Model):
+        raise TypeError(f"{type(model).__name__} is not a helpers.models.Model (no loss, no "
+                        "Outputs): use a model from helpers.models or subclass Model.")
     s = with_overrides(settings, FitSettings, overrides, "fit", "n_iter=300")
     if s.n_iter < 1 or not s.lr > 0 or s.eval_every < 1 or s.patience < 1:
         raise ValueError(f"need n_iter, eval_every, patience >= 1 and lr > 0; got "
@@ -277,7 +277,7 @@ def fit(
         loss_kwargs["class_weights"] = _to_tensor(class_weights, device, False)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     history = History(n_train_trials=len(x), n_val_trials=0 if val is None else len(val[0]),
-                      loss_name=getattr(model, "loss_name", "loss"))
+                      loss_name=model.loss_name)
     loop = _Loop(model, optimizer, loss_kwargs, s.grad_clip, s.lr, s.eval_every, monitor,
                  on_validation)
     start = time.perf_counter()

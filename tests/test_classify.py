@@ -9,19 +9,21 @@ import pytest
 
 from helpers.baselines import best_achievable_predictions
 from helpers.classify import (
-    DEFAULT_RNN,
+    CLASSIFIER_RECIPE,
     MODELS,
-    PLAIN_RNN,
+    PLAIN_RECIPE,
     InputScaler,
     cross_validate,
     fit_rnn,
     permutation_test,
 )
 from helpers.evaluation import LABELS
+from helpers.models import PLAIN_CLASSIFIER, RECOMMENDED_CLASSIFIER
 from helpers.session import Session, Truth
 from helpers.splits import check_labels
 
-FAST = replace(DEFAULT_RNN, hidden_size=4, n_iter=40, patience=20)
+SMALL = replace(RECOMMENDED_CLASSIFIER, hidden_size=4)
+FAST = replace(CLASSIFIER_RECIPE, n_iter=40, patience=20)
 
 
 def make_toy_session(n_trials: int = 60, signal: float = 1.0, seed: int = 0,
@@ -48,18 +50,18 @@ def toy() -> Session:
 
 @pytest.fixture(scope="module")
 def toy_result(toy: Session):
-    return cross_validate(toy, settings=FAST, n_splits=3, n_repeats=2, seed=1)
+    return cross_validate(toy, settings=SMALL, recipe=FAST, n_splits=3, n_repeats=2, seed=1)
 
 
 # ------------------------------------------------------------------------------ inputs
 def test_the_pipeline_reads_the_window_in_seconds_and_the_rnn_bins(toy: Session) -> None:
-    result = cross_validate(toy, window=(0.0, 0.2), settings=replace(FAST, n_iter=2),
+    result = cross_validate(toy, window=(0.0, 0.2), settings=SMALL, recipe=replace(FAST, n_iter=2),
                             models=("rnn", "majority"), n_splits=3, n_repeats=1)
     assert result.counts.shape == (60, 4, 10)  # 20 bins of 10 ms summed into 4 of 50 ms
     np.testing.assert_array_equal(result.counts, toy.window(0.0, 0.2).spikes_by_trial(0.05))
     np.testing.assert_array_equal(result.counts.sum(axis=1), toy.spikes.sum(axis=2).T)
-    short = cross_validate(toy, window=(0.05, 0.1), settings=replace(FAST, n_iter=2,
-                                                                    bin_width=None),
+    short = cross_validate(toy, window=(0.05, 0.1), settings=replace(SMALL, bin_width=None),
+                           recipe=replace(FAST, n_iter=2),
                            models=("rnn",), n_splits=3, n_repeats=1)
     assert short.counts.shape == (60, 5, 10)
 
@@ -69,7 +71,8 @@ def test_the_pipeline_reads_the_window_in_seconds_and_the_rnn_bins(toy: Session)
     ((0.0, 0.2), 0.015, "must be a multiple"), ((0.2, 0.0), None, "end > start")])
 def test_bad_window_or_bin_width(toy: Session, window, bin_width, message) -> None:
     with pytest.raises(ValueError, match=message):
-        cross_validate(toy, window=window, settings=replace(FAST, bin_width=bin_width),
+        cross_validate(toy, window=window, settings=replace(SMALL, bin_width=bin_width),
+                       recipe=FAST,
                        n_splits=3, n_repeats=1)
 
 
@@ -104,8 +107,9 @@ def test_scaler_projects_on_whitened_principal_components() -> None:
 
 # ------------------------------------------------------------------------------ the RNN
 def test_recipes() -> None:
-    assert DEFAULT_RNN.cell == "gru" and PLAIN_RNN.cell == "rnn"
-    assert PLAIN_RNN.validation_fraction == 0 and PLAIN_RNN.bin_width is None
+    assert RECOMMENDED_CLASSIFIER.cell == "gru" and PLAIN_CLASSIFIER.cell == "rnn"
+    assert PLAIN_RECIPE.validation is None and PLAIN_CLASSIFIER.bin_width is None
+    assert CLASSIFIER_RECIPE.validation == 0.4 and CLASSIFIER_RECIPE.weight_decay > 0
     assert MODELS == ("rnn", "logistic", "majority", "best achievable")
     assert all(model in LABELS for model in MODELS)
 
@@ -115,7 +119,8 @@ def test_rnn_never_sees_a_test_trial(toy: Session, balance: str) -> None:
     labels = toy.is_correct.astype(int)
     counts = toy.window(0.0, 0.2).spikes_by_trial(0.05)
     train_idx = np.arange(0, 60, 2)
-    fitted = fit_rnn(counts, labels, train_idx, settings=FAST, balance=balance, seed=0)
+    fitted = fit_rnn(counts, labels, train_idx, settings=SMALL, recipe=FAST, balance=balance,
+                     seed=0)
     assert set(fitted.fit_idx) <= set(train_idx)
     assert set(fitted.validation_idx) <= set(train_idx)
     assert not np.intersect1d(fitted.fit_idx, fitted.validation_idx).size
@@ -124,7 +129,7 @@ def test_rnn_never_sees_a_test_trial(toy: Session, balance: str) -> None:
         assert np.bincount(labels[fitted.validation_idx]).min() == \
             np.bincount(labels[fitted.validation_idx]).max()
     log_counts = np.log1p(counts[fitted.fit_idx]).reshape(-1, counts.shape[-1])
-    np.testing.assert_allclose(fitted.scaler.mean, log_counts.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(fitted.scaler.mean_, log_counts.mean(axis=0), rtol=1e-5)
 
 
 def test_cross_validation_has_no_leakage(toy_result) -> None:
@@ -137,7 +142,7 @@ def test_cross_validation_has_no_leakage(toy_result) -> None:
 
 
 def test_cross_validation_is_reproducible(toy: Session, toy_result) -> None:
-    again = cross_validate(toy, settings=FAST, n_splits=3, n_repeats=2, seed=1)
+    again = cross_validate(toy, settings=SMALL, recipe=FAST, n_splits=3, n_repeats=2, seed=1)
     for model in toy_result.models:
         np.testing.assert_array_equal(again.scores(model), toy_result.scores(model))
 

@@ -38,8 +38,8 @@ def fresh_imports() -> dict[str, subprocess.CompletedProcess]:
 
 
 def test_the_package_has_the_modules_of_issue_8():
-    expected = {"baselines", "classify", "evaluation", "metrics", "models", "plotting",
-                "runtime", "session", "splits", "stats", "steinmetz", "surrogate", "train"}
+    expected = {"baselines", "classify", "evaluation", "metrics", "models", "plotting", "recipes",
+                "realism", "runtime", "session", "splits", "steinmetz", "surrogate", "train"}
     assert expected <= set(MODULES)
     assert "data" not in MODULES and "progress" not in MODULES  # split up, not kept as aliases
     with pytest.raises(ModuleNotFoundError):
@@ -98,12 +98,17 @@ def test_one_rate_floor():
 def test_recipes_are_frozen_dataclasses():
     import dataclasses
 
-    from helpers.classify import DEFAULT_RNN, PLAIN_RNN
-    from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ
+    from helpers.classify import CLASSIFIER_RECIPE, PLAIN_RECIPE
+    from helpers.models import (
+        COURSE_SEQ2SEQ,
+        PLAIN_CLASSIFIER,
+        RECOMMENDED_CLASSIFIER,
+        RECOMMENDED_SEQ2SEQ,
+    )
     from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT
 
     for recipe in (RECOMMENDED_FIT, COURSE_RECIPE, RECOMMENDED_SEQ2SEQ, COURSE_SEQ2SEQ,
-                   DEFAULT_RNN, PLAIN_RNN):
+                   RECOMMENDED_CLASSIFIER, PLAIN_CLASSIFIER, CLASSIFIER_RECIPE, PLAIN_RECIPE):
         assert dataclasses.is_dataclass(recipe)
         field = dataclasses.fields(recipe)[0].name
         with pytest.raises(dataclasses.FrozenInstanceError):

@@ -14,6 +14,7 @@ from helpers.metrics import RATE_FLOOR
 from helpers.models import (
     COURSE_SEQ2SEQ,
     RECOMMENDED_SEQ2SEQ,
+    Outputs,
     Seq2SeqRNN,
     Seq2SeqSettings,
     TrialClassifier,
@@ -186,16 +187,16 @@ def test_loss_is_cross_entropy_of_the_logits() -> None:
     logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-4.0, 4.0]])
     targets = torch.tensor([0, 1, 1])
     weights = torch.tensor([2.0, 0.5])
-    torch.testing.assert_close(model.loss((logits, None), targets),
+    torch.testing.assert_close(model.loss(Outputs(logits, None), targets),
                                F.cross_entropy(logits, targets))
-    torch.testing.assert_close(model.loss((logits, None), targets, class_weights=weights),
+    torch.testing.assert_close(model.loss(Outputs(logits, None), targets, class_weights=weights),
                                F.cross_entropy(logits, targets, weight=weights))
 
 
 def test_confident_right_answers_reach_zero_loss_unlike_a_double_softmax() -> None:
     model = TrialClassifier(2, hidden_size=3)
     logits, targets = torch.tensor([[-20.0, 20.0]]), torch.tensor([1])
-    assert model.loss((logits, None), targets).item() < 1e-6
+    assert model.loss(Outputs(logits, None), targets).item() < 1e-6
     double_softmax = F.cross_entropy(torch.softmax(logits, dim=1), targets).item()
     assert double_softmax == pytest.approx(np.log(1 + np.exp(-1)), abs=1e-6)  # floor 0.313
 

@@ -1,12 +1,11 @@
-"""Tests for helpers.stats: the session statistics used to compare simulated and real data."""
+"""Tests for helpers.realism: the session statistics that check the simulation's realism."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.session import Session
-from helpers.stats import (
+from helpers.realism import (
     REAL_DATA_RANGES,
     STATISTIC_LABELS,
     median_fano_factor,
@@ -14,6 +13,7 @@ from helpers.stats import (
     session_statistics,
     window_counts,
 )
+from helpers.session import Session
 
 
 def _poisson_session(
@@ -37,8 +37,8 @@ def _poisson_session(
 def test_window_counts_sums_the_bins_inside_the_window():
     session = _poisson_session(np.array([5.0, 20.0]), n_trials=7)
     counts = window_counts(session, (0.0, 0.2))
-    assert counts.shape == (2, 7)
-    np.testing.assert_array_equal(counts, session.spikes[:, :, 50:70].sum(axis=2))
+    assert counts.shape == (7, 2)  # trials first, as everywhere in the book
+    np.testing.assert_array_equal(counts, session.spikes[:, :, 50:70].sum(axis=2).T)
 
 
 @pytest.mark.parametrize("window", [(0.2, 0.1), (3.0, 4.0)])
@@ -72,14 +72,14 @@ def test_poisson_neurons_have_fano_one_and_no_correlation():
 def test_gamma_gain_makes_counts_over_dispersed():
     rng = np.random.default_rng(1)
     mean = 4.0
-    gain = rng.gamma(2.0, 0.5, size=(50, 400))  # mean 1, variance 0.5
+    gain = rng.gamma(2.0, 0.5, size=(400, 50))  # (trials, neurons): mean 1, variance 0.5
     counts = rng.poisson(mean * gain)
     # Fano = 1 + mean * var(gain) = 3
     assert median_fano_factor(counts) == pytest.approx(3.0, rel=0.15)
 
 
 def test_silent_neurons_do_not_break_fano_or_correlation():
-    counts = np.zeros((3, 50), dtype=int)
+    counts = np.zeros((50, 3), dtype=int)
     assert np.isnan(median_fano_factor(counts))
     assert np.isnan(median_pairwise_correlation(counts))
 
@@ -121,3 +121,13 @@ def test_fraction_correct_is_the_rewarded_fraction():
     assert session_statistics(session)["fraction_correct"] == pytest.approx(
         np.mean(session.feedback_type == 1)
     )
+
+
+def test_statistics_read_counts_trials_first():
+    rng = np.random.default_rng(2)
+    shared = rng.gamma(2.0, 0.5, size=(300, 1))  # one gain per trial, shared by all neurons
+    counts = rng.poisson(5.0 * shared * np.ones((1, 8)))  # (n_trials, n_neurons)
+    assert median_pairwise_correlation(counts) > 0.3  # neurons co-vary across trials
+    silent_neuron = counts.copy()
+    silent_neuron[:, 0] = 0
+    assert median_fano_factor(silent_neuron) == pytest.approx(median_fano_factor(counts[:, 1:]))

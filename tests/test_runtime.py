@@ -148,20 +148,3 @@ def test_unknown_mode_names_the_choices(monkeypatch) -> None:
     monkeypatch.setenv("HELPERS_PROGRESS", "fancy")
     with pytest.raises(ValueError, match="live"):
         progress_mode()
-
-
-def test_with_overrides_changes_fields_and_names_the_bad_ones() -> None:
-    from dataclasses import dataclass
-
-    from helpers.runtime import with_overrides
-
-    @dataclass(frozen=True)
-    class Recipe:
-        size: int = 1
-        rate: float = 0.1
-
-    assert with_overrides(Recipe(), Recipe, {"size": 3}, "demo", "size=3") == Recipe(size=3)
-    with pytest.raises(TypeError, match=r"demo got unknown setting\(s\) \['width'\].*size"):
-        with_overrides(Recipe(), Recipe, {"width": 3}, "demo", "size=3")
-    with pytest.raises(TypeError, match="must be a Recipe, got dict"):
-        with_overrides({"size": 1}, Recipe, {}, "demo", "size=3")

@@ -8,7 +8,7 @@ import pytest
 from helpers.metrics import bits_per_spike
 from helpers.session import Session
 from helpers.simulated_design import default_area_counts
-from helpers.stats import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
+from helpers.realism import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
 from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, make_session
 
 SMALL = {"VISp": 30, "LGd": 20, "MOs": 10, "CA1": 5, "root": 3}

@@ -132,7 +132,7 @@ def test_mismatched_trials_and_models_without_loss_are_rejected():
     inputs, targets = _data()
     with pytest.raises(ValueError, match="trials"):
         fit(Seq2SeqRNN(6, 5), inputs, targets[:-1], progress=False)
-    with pytest.raises(TypeError, match="no loss method"):
+    with pytest.raises(TypeError, match="not a helpers.models.Model"):
         fit(torch.nn.Linear(6, 5), inputs, targets, progress=False)
 
 
