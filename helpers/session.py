@@ -1,4 +1,4 @@
-"""One recording session, whatever its source, and the catalogue of the dataset's 39 sessions.
+"""One recording session, whatever its source: the container every chapter reads.
 
 - :class:`Session`: spike counts ``(n_neurons, n_trials, n_bins)`` exactly as in the course's
   ``spks`` array, trial variables and, for simulated sessions, the :class:`Truth`.
@@ -10,8 +10,9 @@
   wheel trace; :func:`align_to_event` re-cuts trials around such a per-trial event.
 - :data:`REGION_GROUPS` and :func:`region_of`: the course's grouping of brain areas.
 
-This module reads no files but the catalogue and downloads nothing: the real data live in
-:mod:`helpers.steinmetz`, the simulated sessions in :mod:`helpers.surrogate`.
+This module reads no files and downloads nothing: what is known of the 39 sessions before
+loading them lives in :mod:`helpers.catalogue`, the real data in :mod:`helpers.steinmetz`, the
+simulated sessions in :mod:`helpers.surrogate`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ import numpy as np
 
 __all__ = [
     "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Coupling", "Session",
-    "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION", "align_to_event",
+    "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION", "align_to_event", "MIN_RATE",
 ]
+
+#: The book's criterion for a neuron worth modelling: at least this many spikes/s on average
+#: (as published analyses of these data do), ``session.select(min_rate=MIN_RATE)``.
+MIN_RATE = 1.0
 
 #: The per-bin behaviour the course files carry (each ``(k, n_trials, n_bins)`` there):
 #: ``wheel`` velocity (k = 1), ``pupil`` area and position (k = 3), ``face`` motion energy
@@ -105,7 +110,8 @@ class Truth:
     """What a simulated session knows and a real one never does.
 
     Attributes:
-        rates: the true firing rates in spikes per bin, same shape as ``Session.spikes``.
+        rates: the true firing rates in spikes per bin, trials first like the latents:
+            ``(n_trials, n_bins, n_neurons)`` (``Session.rates_by_trial()`` rebins them).
         latents: the latent variables, shape ``(n_trials, n_bins, n_latents)``.
         latent_names: one name per latent, length ``n_latents``.
         extra: other per-trial ground truth, each ``(n_trials, ...)`` (e.g. ``"p_correct"``,
@@ -134,7 +140,7 @@ class Truth:
 
     def subset(self, neurons: Any = _ALL, trials: Any = _ALL, bins: Any = _ALL) -> Truth:
         """The truth of a subset of neurons, trials and bins (indices or boolean masks)."""
-        rates = self.rates[neurons][:, trials][:, :, bins]
+        rates = self.rates[trials][:, bins][:, :, neurons]
         extra = {key: np.asarray(value)[trials] for key, value in self.extra.items()}
         coupling = None if self.coupling is None else self.coupling.subset(trials, bins)
         return replace(self, rates=rates, latents=self.latents[trials][:, bins], extra=extra,
@@ -222,9 +228,12 @@ class Session:
             raise ValueError(f"source must be 'real' or 'simulated', got {self.source!r}.")
         if self.bin_size <= 0:
             raise ValueError(f"bin_size must be positive seconds, got {self.bin_size!r}.")
-        if self.truth is not None and self.truth.rates.shape != self.spikes.shape:
+        expected = (n_trials, self.spikes.shape[2], n_neurons)
+        if self.truth is not None and self.truth.rates.shape != expected:
             raise ValueError(
-                f"truth.rates has shape {self.truth.rates.shape} but spikes {self.spikes.shape}."
+                f"truth.rates has shape {self.truth.rates.shape} but must be (n_trials, n_bins, "
+                f"n_neurons) = {expected}: trials first, like the latents (the spikes' "
+                "transpose(1, 2, 0))."
             )
         self.region = region_of(self.brain_area)
 
@@ -400,7 +409,7 @@ class Session:
         if self.truth is None:
             raise ValueError(f"Session {self.name} is {self.source}: it has no true rates. "
                              "Only simulated sessions carry a ground truth.")
-        return _trials_first(self.truth.rates, self._rebin_factor(bin_width))
+        return _rebinned(self.truth.rates, self._rebin_factor(bin_width))
 
     def behaviour_by_trial(self, name: str, bin_width: float | None = None) -> np.ndarray:
         """One behavioural variable in the models' bins: float32 ``(n_trials, n_bins)`` or
@@ -623,8 +632,14 @@ def _checked_counts(spikes: np.ndarray) -> np.ndarray:
 def _trials_first(array: np.ndarray, factor: int) -> np.ndarray:
     """``(n_neurons, n_trials, n_bins)`` -> float32 ``(n_trials, n_bins // factor, n_neurons)``,
     summing ``factor`` consecutive bins: the book's only layout switch."""
-    n_neurons, n_trials, n_bins = array.shape
-    out = np.asarray(array, dtype=np.float32).transpose(1, 2, 0)
+    return _rebinned(np.asarray(array, dtype=np.float32).transpose(1, 2, 0), factor)
+
+
+def _rebinned(array: np.ndarray, factor: int) -> np.ndarray:
+    """float32 ``(n_trials, n_bins // factor, n_neurons)`` from ``(n_trials, n_bins,
+    n_neurons)``, summing ``factor`` consecutive bins."""
+    out = np.asarray(array, dtype=np.float32)
     if factor > 1:
+        n_trials, n_bins, n_neurons = out.shape
         out = out.reshape(n_trials, n_bins // factor, factor, n_neurons).sum(axis=2)
     return np.ascontiguousarray(out)

@@ -131,7 +131,8 @@ def make_session(
 
     Returns:
         A :class:`~helpers.session.Session` with ``spikes`` int16 ``(n_neurons, n_trials, n_bins)``
-        and ``truth``: ``rates`` float32 spikes per bin (same shape), ``latents`` float32
+        and ``truth``: ``rates`` float32 spikes per bin ``(n_trials, n_bins, n_neurons)``,
+        ``latents`` float32
         ``(n_trials, n_bins, 28)`` named by :data:`LATENT_NAMES`, and ``extra`` with per-trial
         ``p_correct`` (P(reward) given contrasts and engagement, before the choice),
         ``engagement`` (level in (0, 1)), ``engaged`` (bool state), ``choice`` (= response),
@@ -159,7 +160,7 @@ def make_session(
                    np.concatenate([latents, region_latents], axis=2), _MAX_RATE_HZ * bin_size)
     spikes = _sample_spikes(rng, rates, neurons)
     truth = Truth(
-        rates=rates,
+        rates=rates.transpose(1, 2, 0),  # trials first, like the latents (a view, no copy)
         latents=latents,
         latent_names=LATENT_NAMES,
         extra={
@@ -281,7 +282,7 @@ def _simulate_latents(
         latents[:, :, first:first + 2] = _kicked_rotation(rng, params, root_left, root_right,
                                                           time, bin_size)
         latents[:, :, first + 2:first + 4] = _smooth_noise(rng, n_trials, n_bins, 2,
-                                                           _SLOW_TIMESCALE / bin_size)
+                                                           _SLOW_TIMESCALE, bin_size)
     return latents
 
 
@@ -320,23 +321,26 @@ def _kicked_rotation(
 
 
 def _smooth_noise(
-    rng: np.random.Generator, n_trials: int, n_bins: int, n_series: int, sigma_bins: float
+    rng: np.random.Generator, n_trials: int, n_bins: int, n_series: int, sigma_s: float,
+    bin_size: float,
 ) -> np.ndarray:
     """Gaussian-smoothed white noise, unit variance, ``(n_trials, n_bins, n_series)``.
 
-    White noise with ``4 * sigma_bins`` bins of margin on each side, smoothed by a Gaussian of
-    s.d. ``sigma_bins``: directly for narrow kernels, in the frequency domain for wide ones
-    (the slow latents), where a direct convolution would cost most of a session's run time.
+    White noise with four kernel widths of margin on each side, smoothed by a Gaussian of s.d.
+    ``sigma_s`` seconds (bins of ``bin_size`` seconds): directly for narrow kernels, in the
+    frequency domain for wide ones (the slow latents), where a direct convolution would cost
+    most of a session's run time.
     """
-    pad = int(np.ceil(4 * sigma_bins))
+    sigma = sigma_s / bin_size  # in bins
+    pad = int(np.ceil(4 * sigma))
     noise = rng.normal(size=(n_trials, n_bins + 2 * pad, n_series))
-    if sigma_bins <= 8:
-        smooth = gaussian_filter1d(noise, sigma_bins, axis=1, mode="constant")
-        return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+    if sigma <= 8:
+        smooth = gaussian_filter1d(noise, sigma, axis=1, mode="constant")
+        return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma))
     length = noise.shape[1]
-    transfer = np.exp(-2 * (np.pi * sigma_bins * np.fft.rfftfreq(length)) ** 2)
+    transfer = np.exp(-2 * (np.pi * sigma * np.fft.rfftfreq(length)) ** 2)
     smooth = np.fft.irfft(np.fft.rfft(noise, axis=1) * transfer[:, None], n=length, axis=1)
-    return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma_bins))
+    return smooth[:, pad:pad + n_bins] / np.sqrt(1 / (2 * np.sqrt(np.pi) * sigma))
 
 
 # --------------------------------------------------------------------------- wheel
@@ -361,7 +365,7 @@ def _wheel_and_response_times(seed: int, behaviour: TaskBehaviour, latents: np.n
     n_trials, n_bins, _ = latents.shape
     peak = _WHEEL_PEAK * rng.lognormal(0.0, 0.3, size=n_trials)
     action = latents[:, :, LATENT_NAMES.index("action")]
-    jitter = _smooth_noise(rng, n_trials, n_bins, 1, 0.03 / bin_size)[..., 0] * _WHEEL_NOISE
+    jitter = _smooth_noise(rng, n_trials, n_bins, 1, 0.03, bin_size)[..., 0] * _WHEEL_NOISE
     wheel = behaviour.response[:, None] * peak[:, None] * action + jitter
     delay = _RESPONSE_DELAY_S * rng.lognormal(0.0, 0.35, size=n_trials)
     response_time = behaviour.move_time + delay  # NaN stays NaN on no-go trials
@@ -576,7 +580,7 @@ def _region_coupling(seed: int, brain_area: np.ndarray, n_trials: int, n_bins: i
     private, delayed = {}, {}
     for name in present:  # simulated with lag_bins extra bins of history
         series = _smooth_noise(rng, n_trials, n_bins + lag_bins, _N_PRIVATE,
-                               _PRIVATE_TIMESCALE / bin_size).astype(np.float32)
+                               _PRIVATE_TIMESCALE, bin_size).astype(np.float32)
         private[name], delayed[name] = series[:, lag_bins:], series[:, :n_bins]
     pairs = tuple(p for p in COUPLED_PAIRS if p[0] in private and p[1] in private)
     columns = [private[name] for name in present] + [delayed[src] for src, _ in pairs]

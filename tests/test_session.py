@@ -27,7 +27,7 @@ def make_session(n_neurons: int = 8, n_trials: int = 12, n_bins: int = 60, *,
     rates = rng.uniform(0.05, 0.5, (n_neurons, n_trials, n_bins))
     truth = None
     if with_truth:
-        truth = Truth(rates=rates, latents=rng.normal(size=(n_trials, n_bins, 2)),
+        truth = Truth(rates=rates.transpose(1, 2, 0), latents=rng.normal(size=(n_trials, n_bins, 2)),
                       latent_names=("a", "b"),
                       extra={"p_correct": rng.uniform(size=n_trials),
                              "p_choice": rng.dirichlet(np.ones(3), n_trials)})
@@ -139,7 +139,8 @@ def test_truth_dictionary_access(session):
 def test_truth_subset_follows_neurons_trials_and_bins(session):
     truth = session.truth
     part = truth.subset(neurons=[1, 3], trials=[0, 5, 7], bins=slice(10, 20))
-    np.testing.assert_array_equal(part.rates, truth.rates[[1, 3]][:, [0, 5, 7]][:, :, 10:20])
+    np.testing.assert_array_equal(part.rates, truth.rates[[0, 5, 7]][:, 10:20][:, :, [1, 3]])
+    assert part.rates.shape == (3, 10, 2)  # trials first, like the latents
     np.testing.assert_array_equal(part.latents, truth.latents[[0, 5, 7], 10:20])
     np.testing.assert_array_equal(part["p_choice"], truth["p_choice"][[0, 5, 7]])
     assert part.latent_names == truth.latent_names
@@ -158,7 +159,7 @@ def test_select_regions_and_areas(session):
     assert session.select(areas=" LGd").n_neurons == 1
     either = session.select(regions="hipp", areas="LGd")  # a neuron matching either is kept
     assert sorted(either.brain_area) == ["CA1", "LGd"]
-    np.testing.assert_array_equal(visual.truth.rates, session.truth.rates[[0, 7]])
+    np.testing.assert_array_equal(visual.truth.rates, session.truth.rates[..., [0, 7]])
     assert visual.n_trials == session.n_trials and visual.n_bins == session.n_bins
 
 
@@ -177,7 +178,7 @@ def test_select_trials_by_index_keeps_every_per_trial_field(session):
         np.testing.assert_array_equal(getattr(chosen, name), getattr(session, name)[trials])
     for key, value in session.events.items():
         np.testing.assert_array_equal(chosen.events[key], value[trials])
-    np.testing.assert_array_equal(chosen.truth.rates, session.truth.rates[:, trials])
+    np.testing.assert_array_equal(chosen.truth.rates, session.truth.rates[trials])
     np.testing.assert_array_equal(chosen.truth.latents, session.truth.latents[trials])
     for key in ("p_correct", "p_choice"):
         np.testing.assert_array_equal(chosen.truth[key], session.truth[key][trials])
@@ -215,7 +216,7 @@ def test_select_min_rate(session):
     fast = session.select(min_rate=threshold)
     assert fast.n_neurons == np.sum(rates >= threshold)
     assert (fast.mean_rates() >= threshold).all()
-    np.testing.assert_array_equal(fast.truth.rates, session.truth.rates[rates >= threshold])
+    np.testing.assert_array_equal(fast.truth.rates, session.truth.rates[..., rates >= threshold])
     assert session.select(min_rate=0).n_neurons == session.n_neurons
     visual = session.select(regions="vis ctx", min_rate=threshold)
     assert set(visual.region) <= {"vis ctx"}
@@ -254,7 +255,7 @@ def test_window_time_stays_relative_to_stimulus_onset(session):
 
 def test_window_cuts_truth_rates_and_latents_but_not_events(session):
     early = session.window(0.0, 0.1)
-    np.testing.assert_array_equal(early.truth.rates, session.truth.rates[:, :, 20:30])
+    np.testing.assert_array_equal(early.truth.rates, session.truth.rates[:, 20:30])
     np.testing.assert_array_equal(early.truth.latents, session.truth.latents[:, 20:30])
     np.testing.assert_array_equal(early.truth["p_correct"], session.truth["p_correct"])
     for key, value in session.events.items():  # event times are per trial, seconds from onset
@@ -357,7 +358,7 @@ def test_spikes_by_trial_rejects_bad_bin_widths(session, bin_width):
 def test_rates_by_trial(session):
     rates = session.rates_by_trial()
     assert rates.shape == (12, 60, 8) and rates.dtype == np.float32
-    np.testing.assert_allclose(rates, session.truth.rates.transpose(1, 2, 0), rtol=1e-6)
+    np.testing.assert_allclose(rates, session.truth.rates, rtol=1e-6)
     coarse = session.rates_by_trial(0.02)  # spikes per 20 ms bin: the sum of two 10 ms bins
     np.testing.assert_allclose(coarse[:, 0], rates[:, 0] + rates[:, 1], rtol=1e-6)
     with pytest.raises(ValueError, match="must be a multiple"):
