@@ -137,7 +137,7 @@ def test_baseline_rates_rejects_true_rates_in_the_session_layout(split_session):
         baselines.baseline_rates(data, split, conditions[split.test_trials])
     with pytest.raises(ValueError, match="spikes_by_trial"):
         baselines.baseline_rates(data, split, conditions, glm_sigmas_s=(0.04,), glm_alphas=(1.0,),
-                                 true_rates=session.truth.rates)
+                                 true_rates=session.truth.rates.transpose(2, 0, 1))
 
 
 # ------------------------------------------------------------------------------- labels

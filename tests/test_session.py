@@ -27,7 +27,8 @@ def make_session(n_neurons: int = 8, n_trials: int = 12, n_bins: int = 60, *,
     rates = rng.uniform(0.05, 0.5, (n_neurons, n_trials, n_bins))
     truth = None
     if with_truth:
-        truth = Truth(rates=rates.transpose(1, 2, 0), latents=rng.normal(size=(n_trials, n_bins, 2)),
+        truth = Truth(rates=rates.transpose(1, 2, 0),  # trials first
+                      latents=rng.normal(size=(n_trials, n_bins, 2)),
                       latent_names=("a", "b"),
                       extra={"p_correct": rng.uniform(size=n_trials),
                              "p_choice": rng.dirichlet(np.ones(3), n_trials)})

@@ -230,8 +230,8 @@ def test_co_smoothing_split_never_leaks_trials_or_neurons(split_session):
 def test_co_smoothing_split_cuts_true_rates_the_same_way(split_session):
     session, split, _ = split_session
     truth = split.apply(session.rates_by_trial())
-    expected = session.truth.rates[split.heldout_neurons][:, split.test_trials]
-    np.testing.assert_allclose(truth.test_targets, expected.transpose(1, 2, 0), rtol=1e-6)
+    expected = session.truth.rates[split.test_trials][:, :, split.heldout_neurons]
+    np.testing.assert_allclose(truth.test_targets, expected, rtol=1e-6)
 
 
 def test_co_smoothing_split_is_reproducible_and_stratifiable():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers.metrics import bits_per_spike
+from helpers.realism import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
 from helpers.session import Session
 from helpers.simulated_design import default_area_counts
-from helpers.realism import CO_SMOOTHING_TARGETS, REAL_DATA_RANGES, session_statistics
 from helpers.surrogate import DEFAULT_AREA_COUNTS, LATENT_NAMES, make_session
 
 SMALL = {"VISp": 30, "LGd": 20, "MOs": 10, "CA1": 5, "root": 3}
@@ -39,7 +39,8 @@ def test_default_session_has_the_lederberg_layout(default_session):
 def test_shapes_and_dtypes(small_session):
     session, truth = small_session, small_session.truth
     assert session.spikes.shape == (68, 60, 120) and session.spikes.dtype == np.int16
-    assert truth.rates.shape == session.spikes.shape and truth.rates.dtype == np.float32
+    assert truth.rates.shape == session.spikes.transpose(1, 2, 0).shape  # trials first
+    assert truth.rates.dtype == np.float32
     assert truth.latents.shape == (60, 120, len(LATENT_NAMES))
     assert truth.latent_names == LATENT_NAMES
     for key in EXTRA_PER_TRIAL:
@@ -83,7 +84,7 @@ def test_global_numpy_random_state_is_untouched():
 def test_spikes_average_to_the_true_rates(default_session):
     spikes, rates = default_session.spikes, default_session.truth.rates
     assert spikes.mean() == pytest.approx(rates.mean(), rel=0.03)
-    per_neuron = np.corrcoef(spikes.mean(axis=(1, 2)), rates.mean(axis=(1, 2)))[0, 1]
+    per_neuron = np.corrcoef(spikes.mean(axis=(1, 2)), rates.mean(axis=(0, 1)))[0, 1]
     assert per_neuron > 0.98
 
 
@@ -136,7 +137,7 @@ def test_engagement_is_visible_in_prestimulus_thalamus(default_session):
 
 def test_vis_ctx_rates_share_low_dimensional_structure(default_session):
     vis = default_session.select("vis ctx")
-    rates = np.log(vis.truth.rates.reshape(vis.n_neurons, -1))
+    rates = np.log(vis.truth.rates.reshape(-1, vis.n_neurons).T)
     rates -= rates.mean(axis=1, keepdims=True)
     singular = np.linalg.svd(rates[:, ::97], compute_uv=False) ** 2
     explained = np.cumsum(singular) / singular.sum()
@@ -288,7 +289,7 @@ def test_coupling_truth_matches_what_was_simulated():
     # The thalamus's log rates, minus what the session-wide latents explain, are explained by
     # its own private latents and the projected visual latents 3 bins (30 ms) earlier.
     thal = session.select("thal")
-    log_rates = np.log(thal.truth.rates).transpose(1, 2, 0).reshape(-1, thal.n_neurons)
+    log_rates = np.log(thal.truth.rates).reshape(-1, thal.n_neurons)
     lag = int(round(coupling.lag_s / session.bin_size))
     source = coupling.private_latents["vis ctx"] @ projection.T  # (trials, bins, rank)
 
