@@ -121,8 +121,9 @@ def _draw_engagement(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Engaged/disengaged bouts and a graded engagement level per trial.
 
-    24 % of trials are disengaged: a final block (the mouse quits, 6 % of trials) and bouts of
-    ~6 trials (geometric lengths) at random places earlier on. The fraction is fixed so that
+    A fixed share of the trials, ``_DISENGAGED_FRACTION``, is disengaged: a final block (the
+    mouse quits, 6 % of trials) and bouts of ~6 trials (geometric lengths) at random places
+    earlier on. The fraction is fixed so that
     sessions differ in where the bouts fall, not in how many trials are lost. Within a state
     the level drifts slowly (AR(1) across trials).
 

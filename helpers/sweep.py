@@ -413,8 +413,10 @@ class Objective:
             last[0] = iteration
             bits = self.to_bits(stop_loss)
             if not math.isfinite(bits):
+                what = ("training diverged" if not math.isfinite(stop_loss) else
+                        f"the loss is finite but its score in bits/spike is {bits}")
                 raise FloatingPointError(f"validation loss became {stop_loss} at iteration "
-                                         f"{iteration} (lr {recipe.lr:.3g}): training diverged")
+                                         f"{iteration} (lr {recipe.lr:.3g}): {what}")
             trial.report(bits, iteration)
             if time.time() - beat[0] > self.heartbeat_s:
                 beat[0] = time.time()
