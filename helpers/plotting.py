@@ -17,7 +17,8 @@ from helpers.session import OTHER_REGION, REGION_GROUPS, Session
 
 __all__ = [
     "REGION_COLORS", "CHOICE_NAMES", "region_order", "plot_raster", "population_rate",
-    "plot_psth", "psychometric", "plot_psychometric", "plot_intervals",
+    "plot_psth", "psychometric", "plot_psychometric", "plot_intervals", "plot_confusion",
+    "plot_paired_scores", "plot_class_trajectories",
 ]
 
 #: One colour per region group, the same in every chapter.
@@ -220,3 +221,75 @@ def plot_intervals(table, *, x: str, hue: str = "model", ax: Axes | None = None,
     ax.set(ylabel=ylabel)
     ax.legend(frameon=False)
     return ax
+
+
+def plot_confusion(confusion: np.ndarray, *, class_names: tuple[str, ...] = ("incorrect",
+                                                                             "correct"),
+                   ax: Axes | None = None, title: str = "") -> Axes:
+    """A confusion matrix ``(n_classes, n_classes)`` (rows true, columns predicted) as a heat
+    map with the counts written in each cell."""
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] \
+            or confusion.shape[0] != len(class_names):
+        raise ValueError(f"confusion must be square with one row per class {class_names}, got "
+                         f"shape {confusion.shape}.")
+    ax = _axes(ax, (4, 3.5))
+    ax.imshow(confusion, cmap="Blues")
+    for (row, col), value in np.ndenumerate(confusion):
+        ax.text(col, row, value, ha="center", va="center", fontsize=12,
+                color="white" if value > confusion.max() / 2 else "black")
+    ticks = range(len(class_names))
+    ax.set(xticks=ticks, yticks=ticks, xticklabels=class_names, yticklabels=class_names,
+           xlabel="predicted", ylabel="true", title=title)
+    return ax
+
+
+def plot_paired_scores(scores: dict[str, np.ndarray], *, ax: Axes | None = None,
+                       chance: float | None = 0.5, ylabel: str = "score per fold") -> Axes:
+    """Paired scores of two or more models on the same folds: one grey line per fold, the
+    means in colour. ``scores``: model label -> ``(n_folds,)``, all the same length."""
+    values = [np.asarray(v, dtype=float) for v in scores.values()]
+    if len(values) < 2 or len({len(v) for v in values}) != 1:
+        raise ValueError("Give two or more models with one score per fold each (same folds).")
+    ax = _axes(ax, (4, 3.5))
+    positions = np.arange(len(values))
+    ax.plot(positions, np.vstack(values), color="grey", alpha=0.5)
+    ax.plot(positions, [v.mean() for v in values], "o-", color="C3", lw=2)
+    if chance is not None:
+        ax.axhline(chance, color="k", ls=":", lw=1)
+    ax.set_xticks(positions, list(scores))
+    ax.set(ylabel=ylabel)
+    return ax
+
+
+def plot_class_trajectories(projected: np.ndarray, labels: np.ndarray, times: np.ndarray, *,
+                            class_names: dict[int, str] | None = None,
+                            axes: tuple[Axes, Axes] | None = None) -> tuple[Axes, Axes]:
+    """Two panels of low-dimensional trajectories coloured by each trial's own class: the first
+    component over time (single trials thin, class means thick) and the class-mean path in the
+    plane of the first two components.
+
+    Args:
+        projected: ``(n_trials, n_bins, 2)``, e.g. hidden states projected by PCA.
+        labels: class of each trial ``(n_trials,)``.
+        times: centre of each bin, seconds from stimulus onset ``(n_bins,)``.
+        class_names: class -> legend name (default ``{0: "incorrect", 1: "correct"}``).
+        axes: two axes to draw into (a new figure when ``None``).
+    """
+    projected, labels = np.asarray(projected), np.asarray(labels)
+    if projected.ndim != 3 or projected.shape[2] < 2 or projected.shape[:2] != (
+            len(labels), len(times)):
+        raise ValueError(f"projected must be (n_trials, n_bins, 2) = ({len(labels)}, "
+                         f"{len(times)}, 2), got {projected.shape}.")
+    class_names = class_names or {0: "incorrect", 1: "correct"}
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(10, 3.5))[1]
+    for i, (label, name) in enumerate(class_names.items()):
+        color, trials = ("C3", "C0", "C2", "C1")[i % 4], projected[labels == label]
+        axes[0].plot(times, trials[:, :, 0].T, color=color, alpha=0.15, lw=0.8)
+        axes[0].plot(times, trials[:, :, 0].mean(axis=0), color=color, lw=3, label=name)
+        axes[1].plot(*trials[:, :, :2].mean(axis=0).T, "o-", color=color, label=name)
+    axes[0].set(xlabel="time after stimulus onset (s)", ylabel="PC 1")
+    axes[1].set(xlabel="PC 1", ylabel="PC 2", title="class-mean trajectories")
+    axes[0].legend(frameon=False)
+    return axes[0], axes[1]

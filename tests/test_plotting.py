@@ -123,3 +123,42 @@ def test_psychometric_needs_responses(session):
     session.response = None
     with pytest.raises(ValueError, match="no responses"):
         psychometric(session)
+
+
+# ------------------------------------------------------------------ classifier figures
+def test_plot_confusion_writes_the_counts_and_checks_the_shape():
+    from helpers.plotting import plot_confusion
+
+    ax = plot_confusion(np.array([[5, 2], [1, 9]]), title="demo")
+    assert [t.get_text() for t in ax.texts] == ["5", "2", "1", "9"]
+    assert ax.get_xlabel() == "predicted" and ax.get_ylabel() == "true"
+    with pytest.raises(ValueError, match="square"):
+        plot_confusion(np.ones((2, 3)))
+    plt.close("all")
+
+
+def test_plot_paired_scores_draws_one_line_per_fold_and_the_means():
+    from helpers.plotting import plot_paired_scores
+
+    ax = plot_paired_scores({"logistic": np.array([0.6, 0.7, 0.8]),
+                             "RNN": np.array([0.65, 0.7, 0.75])})
+    assert len(ax.lines) == 3 + 1 + 1  # folds, means, chance
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), [0.7, 0.7])
+    with pytest.raises(ValueError, match="same folds"):
+        plot_paired_scores({"a": np.ones(3), "b": np.ones(4)})
+    plt.close("all")
+
+
+def test_plot_class_trajectories_colours_each_trial_by_its_own_label():
+    from helpers.plotting import plot_class_trajectories
+
+    labels = np.array([0, 1, 1, 0])
+    projected = np.zeros((4, 5, 2))
+    projected[labels == 1] += 1.0
+    left, right = plot_class_trajectories(projected, labels, np.arange(5) * 0.05)
+    means = [line for line in left.lines if line.get_linewidth() == 3]
+    np.testing.assert_allclose(means[0].get_ydata(), 0.0)  # class 0 mean
+    np.testing.assert_allclose(means[1].get_ydata(), 1.0)  # class 1 mean
+    with pytest.raises(ValueError, match="n_trials, n_bins, 2"):
+        plot_class_trajectories(projected[:3], labels, np.arange(5))
+    plt.close("all")
