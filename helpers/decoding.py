@@ -9,7 +9,6 @@ factors of a :class:`~helpers.models.LatentRNN`, smoothed spikes, their principa
   what a session lacks.
 - :func:`causal_smooth`, :func:`pca_trajectories`: the simpler representations a latent model
   must beat, computed without looking into the future or at test trials.
-- :func:`align_to_event`: re-cut trials around a per-trial event (e.g. movement onset).
 - :func:`decode_over_time`: one cross-validated linear decoder per time bin, with intervals
   and a shuffled-label null; :func:`first_decodable_time` reads when a variable appears.
 - :func:`linear_r2`, :func:`compare_latents`: cross-validated linear R² from one latent space
@@ -25,14 +24,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.metrics import cv_confidence_interval
+from helpers.inference import (
+    block_folds,
+    bootstrap_weights,
+    corrected_t_interval,
+    linear_shifts,
+    max_statistic,
+    max_statistic_threshold,
+    ridge_loo,
+    shuffled_folds,
+    stratified_folds,
+)
+from helpers.metrics import balanced_accuracy_by_column
 from helpers.session import Session
-from helpers.splits import check_labels, make_folds
+from helpers.splits import check_labels
 
 __all__ = [
-    "VARIABLES", "trial_variable", "causal_smooth", "pca_trajectories", "align_to_event",
-    "decode_over_time", "first_decodable_time", "linear_r2", "LatentComparison",
-    "compare_latents", "ALPHAS",
+    "VARIABLES", "trial_variable", "causal_smooth", "pca_trajectories",
+    "NULLS", "decode_over_time", "first_decodable_time", "onset_interval", "linear_r2",
+    "LatentComparison", "compare_latents", "ALPHAS",
 ]
 
 #: The variables :func:`trial_variable` knows: name -> (kind, meaning). ``classification``
@@ -150,122 +160,25 @@ def pca_trajectories(features: np.ndarray, n_components: int,
     return flat.reshape(*features.shape[:2], n_components)
 
 
-def align_to_event(values: np.ndarray, time: np.ndarray, event_times: np.ndarray,
-                   window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Re-cut every trial around its own event, e.g. movement onset.
-
-    Args:
-        values: ``(n_trials, n_bins, ...)``, bins centred at ``time``.
-        time: bin centres in seconds from stimulus onset, ``(n_bins,)``.
-        event_times: the event of each trial in seconds from stimulus onset, ``(n_trials,)``;
-            NaN where there is none (such trials are left out).
-        window: ``(start, end)`` in seconds relative to the event.
-
-    Returns:
-        ``(aligned, kept, relative_time)``: ``aligned`` ``(n_kept, n_window_bins, ...)``,
-        ``kept`` a boolean mask ``(n_trials,)`` of the trials whose whole window lies inside
-        the recorded bins, and the bin centres relative to the event.
-
-    Raises:
-        ValueError: ``end <= start``, shapes that disagree, or no trial whose window fits
-            (the message gives the available range).
-    """
-    values, time = np.asarray(values), np.asarray(time, dtype=float)
-    event_times = np.asarray(event_times, dtype=float)
-    start, end = window
-    if not end > start:
-        raise ValueError(f"A window needs end > start (seconds), got {window}.")
-    if values.shape[:2] != (len(event_times), len(time)):
-        raise ValueError(f"values {values.shape[:2]} must be (n_trials, n_bins) = "
-                         f"({len(event_times)}, {len(time)}).")
-    step = float(np.median(np.diff(time))) if len(time) > 1 else 1.0
-    offsets = np.arange(int(np.round(start / step)), int(np.round(end / step)))
-    if len(offsets) == 0:
-        raise ValueError(f"The window {window} s is shorter than one bin ({step:g} s).")
-    finite = np.isfinite(event_times)
-    anchor = np.full(len(event_times), -1)
-    edges = time - step / 2 - 1e-9  # an event on an edge belongs to the bin that starts there
-    anchor[finite] = np.searchsorted(edges, event_times[finite], side="right") - 1
-    first, last = anchor + offsets[0], anchor + offsets[-1]
-    kept = finite & (anchor >= 0) & (first >= 0) & (last < len(time))
-    if not kept.any():
-        low, high = time[0] - step / 2, time[-1] + step / 2
-        events = event_times[finite]
-        if len(events) == 0:
-            raise ValueError("No trial has an event (all event times are NaN): nothing to "
-                             "align to.")
-        raise ValueError(
-            f"No trial has the window [{start}, {end}) s around its event inside the recorded "
-            f"bins ({low:.2f} to {high:.2f} s from stimulus onset; events fall at "
-            f"{events.min():.2f} to {events.max():.2f} s): windows from {low - events.min():.2f}"
-            f" s to {high - events.max():.2f} s around the event fit every trial.")
-    index = anchor[kept][:, None] + offsets[None, :]
-    aligned = values[np.flatnonzero(kept)[:, None], index]
-    return aligned, kept, (offsets + 0.5) * step
-
-
 # =============================================================================================
-# Ridge, vectorised over bins and target columns
+# Time-resolved decoding
 # =============================================================================================
+#: The nulls :func:`decode_over_time` knows (``null_targets`` is the third, pseudo-sessions).
+NULLS: dict[str, str] = {
+    "shift": "linear shift of the target across trials (trial-ordered data, drift allowed)",
+    "shuffle": "trial shuffle of the target (exchangeable trials only)",
+}
+
+
 def _as_features(name: str, features: np.ndarray) -> np.ndarray:
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 3:
         raise ValueError(f"{name} must be (n_trials, n_bins, n_features), got shape "
                          f"{features.shape}.")
     if not np.all(np.isfinite(features)):
-        raise ValueError(f"{name} contains NaN or inf.")
+        raise ValueError(f"{name} contains NaN or inf: drop those trials or fill the gaps "
+                         "(e.g. zeros for bins without spikes) before decoding.")
     return features
-
-
-def _ridge(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-           alphas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge fits, one per batch entry and target column, the penalty of each chosen by
-    leave-one-out error on the training rows.
-
-    Args:
-        x_train: ``(batch, n_train, n_features)``; x_test: ``(batch, n_test, n_features)``.
-        y_train: ``(batch, n_train, n_columns)``.
-
-    Returns:
-        Fitted training values and test predictions, ``(batch, n, n_columns)`` each.
-    """
-    mean, scale = x_train.mean(axis=1, keepdims=True), x_train.std(axis=1, keepdims=True)
-    scale[scale < 1e-9] = 1.0
-    xt, xs = (x_train - mean) / scale, (x_test - mean) / scale
-    y_mean = y_train.mean(axis=1, keepdims=True)
-    yc = y_train - y_mean
-    u, s, vt = np.linalg.svd(xt, full_matrices=False)  # (B, n, k), (B, k), (B, k, d)
-    uty = np.swapaxes(u, 1, 2) @ yc  # (B, k, C)
-    u2 = u**2
-    n = xt.shape[1]
-    best_err = np.full((uty.shape[0], uty.shape[2]), np.inf)  # (B, C)
-    best_shrink = np.zeros(uty.shape)  # (B, k, C)
-    for alpha in alphas:
-        shrink = s**2 / (s**2 + alpha)  # (B, k)
-        fitted = u @ (shrink[:, :, None] * uty)
-        leverage = (u2 @ shrink[:, :, None])[:, :, 0] + 1.0 / n
-        loo = (yc - fitted) / np.clip(1 - leverage, 1e-6, None)[:, :, None]
-        err = (loo**2).mean(axis=1)  # (B, C)
-        better = err < best_err
-        best_err = np.where(better, err, best_err)
-        best_shrink = np.where(better[:, None, :], shrink[:, :, None], best_shrink)
-    coef_in_u = best_shrink * uty  # (B, k, C)
-    fitted = u @ coef_in_u + y_mean
-    inverse_s = np.where(s > 1e-12, 1 / np.where(s > 1e-12, s, 1.0), 0.0)
-    weights = np.swapaxes(vt, 1, 2) @ (coef_in_u * inverse_s[:, :, None])  # (B, d, C)
-    predicted = xs @ weights + y_mean
-    return fitted, predicted
-
-
-def _balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """Mean recall over the classes present; labels, predicted ``(B, n, C)`` in {0, 1}."""
-    recalls = []
-    for value in (0, 1):
-        members = labels == value
-        count = members.sum(axis=1)
-        hits = (members & (predicted == value)).sum(axis=1)
-        recalls.append(np.where(count > 0, hits / np.maximum(count, 1), np.nan))
-    return np.nanmean(np.stack(recalls), axis=0)
 
 
 def _r2(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -275,24 +188,183 @@ def _r2(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return 1 - residual / np.where(total > 0, total, np.nan)
 
 
-# =============================================================================================
-# Time-resolved decoding
-# =============================================================================================
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over rows where ``mask``: ``(B, n, C)`` -> ``(B, C)``."""
+    return (values * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+
+
+def _partial_out(x_train: np.ndarray, x_test: np.ndarray, n_train: np.ndarray,
+                 n_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove from the features ``(B, n, d)`` what the nuisance regressors ``(n, k)`` explain
+    linearly, fitted on the training trials only."""
+    design_train = np.column_stack([np.ones(len(n_train)), n_train])
+    design_test = np.column_stack([np.ones(len(n_test)), n_test])
+    batch, _, width = x_train.shape
+    flat = x_train.transpose(1, 0, 2).reshape(len(n_train), -1)
+    beta = np.linalg.lstsq(design_train, flat, rcond=None)[0]
+    fit_train = (design_train @ beta).reshape(len(n_train), batch, width).transpose(1, 0, 2)
+    fit_test = (design_test @ beta).reshape(len(n_test), batch, width).transpose(1, 0, 2)
+    return x_train - fit_train, x_test - fit_test
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A decoding problem after validation: features ``(n, B, d)``, candidate targets
+    ``(C, n)`` or ``(C, n, B)`` (column 0 the real one, the rest the null), folds."""
+
+    features: np.ndarray
+    columns: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    kind: str
+    nuisance: np.ndarray | None
+    null: str
+
+
+def _checked_target(target: np.ndarray, n_trials: int, n_bins: int) -> np.ndarray:
+    target = np.asarray(target, dtype=float)
+    if target.shape not in ((n_trials,), (n_trials, n_bins)):
+        raise ValueError(f"target must be ({n_trials},) or ({n_trials}, {n_bins}) to match the "
+                         f"features, got {target.shape}.")
+    return target
+
+
+def _checked_null_targets(null_targets: np.ndarray, target: np.ndarray,
+                          valid: np.ndarray) -> np.ndarray:
+    null_targets = np.asarray(null_targets, dtype=float)
+    if null_targets.shape[1:] != target.shape or len(null_targets) < 19:
+        raise ValueError(f"null_targets must be (n_null >= 19, *{target.shape}) -- draws of the "
+                         f"variable from its own process, 200 or more -- got "
+                         f"{null_targets.shape}.")
+    null_targets = null_targets[:, valid]
+    if not np.all(np.isfinite(null_targets)):
+        raise ValueError("null_targets have NaN on trials where the target is defined: draw "
+                         "them for the same trials.")
+    return null_targets
+
+
+def _problem(features, target, *, kind, n_splits, null, null_targets, n_permutations,
+             nuisance, seed) -> _Problem:
+    features = _as_features("features", features)
+    n_trials, n_bins, _ = features.shape
+    if n_bins < 2:
+        raise ValueError(f"the window has {n_bins} bin: time-resolved decoding needs at least "
+                         "2 bins; widen the window or use smaller bins.")
+    target = _checked_target(target, n_trials, n_bins)
+    valid = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
+    if null_targets is not None:
+        null_targets = _checked_null_targets(null_targets, target, valid)
+    if nuisance is not None:
+        nuisance = np.asarray(nuisance, dtype=float).reshape(n_trials, -1)
+        if not np.all(np.isfinite(nuisance[valid])):
+            raise ValueError("nuisance regressors contain NaN or inf on decoded trials.")
+        nuisance = nuisance[valid]
+    features, target = features[valid], target[valid]
+    if kind is None:
+        kind = "classification" if np.isin(target, (0, 1)).all() else "regression"
+    if kind not in ("classification", "regression"):
+        raise ValueError(f"kind must be 'classification' or 'regression', got {kind!r}.")
+    n = len(target)
+    if n < 2 * n_splits:
+        raise ValueError(f"Only {n} trials have this variable: too few for {n_splits}-fold "
+                         "cross-validation; use fewer folds or more trials.")
+    if kind == "classification":
+        check_labels(target, n_splits)
+    if null_targets is not None:
+        columns, null = np.concatenate([target[None], null_targets]), "null_targets"
+        folds = block_folds(n, n_splits)
+    elif null == "shift":
+        max_shift = min(max(n_permutations // 2, 10), max(n // 8, 10))
+        if n - 2 * max_shift < max(10, 2 * n_splits):
+            raise ValueError(f"{n} trials are too few for a linear-shift null (shifts of "
+                             f"+-{max_shift} trials): pass null='shuffle' if the trials are "
+                             "exchangeable, or null_targets drawn from the variable's process.")
+        central, shifted = linear_shifts(n, max_shift)
+        columns, features = target[shifted], features[central]
+        nuisance = None if nuisance is None else nuisance[central]
+        folds = block_folds(len(central), n_splits)
+    elif null == "shuffle":
+        rng = np.random.default_rng(seed)
+        orders = [np.arange(n)] + [rng.permutation(n) for _ in range(n_permutations)]
+        columns = np.stack([target[order] for order in orders])
+        folds = (stratified_folds(target, n_splits, seed=seed) if kind == "classification"
+                 else shuffled_folds(n, n_splits, seed))
+    else:
+        raise ValueError(f"null must be one of {list(NULLS)} (or pass null_targets=), got "
+                         f"{null!r}.")
+    return _Problem(features.transpose(1, 0, 2), columns, folds, kind, nuisance, null)
+
+
+def _fold_outputs(problem: _Problem, alphas: tuple[float, ...]):
+    """Per fold: scores ``(B, C)`` of every column, and the real column's per-test-trial
+    outcome ``(n_test, B)`` (correct 0/1 for classification, prediction for regression)."""
+    x = problem.features  # (B, n, d)
+    n_bins = x.shape[0]
+    columns = problem.columns
+    columns = (columns.transpose(2, 1, 0) if columns.ndim == 3
+               else np.broadcast_to(columns.T[None], (n_bins, *columns.T.shape)))  # (B, n, C)
+    for train, test in problem.folds:
+        x_train, x_test = x[:, train], x[:, test]
+        if problem.nuisance is not None:
+            x_train, x_test = _partial_out(x_train, x_test, problem.nuisance[train],
+                                           problem.nuisance[test])
+        y_train, y_test = columns[:, train], columns[:, test]
+        fitted, predicted = ridge_loo(x_train, y_train, x_test, alphas)
+        if problem.kind == "classification":
+            mean1, mean0 = _masked_mean(fitted, y_train == 1), _masked_mean(fitted, y_train == 0)
+            sign = np.where(mean1 >= mean0, 1.0, -1.0)[:, None, :]
+            decided = (sign * (predicted - ((mean0 + mean1) / 2)[:, None, :]) > 0).astype(float)
+            scores = balanced_accuracy_by_column(y_test.transpose(1, 0, 2),
+                                                 decided.transpose(1, 0, 2))
+            yield test, scores, decided[:, :, 0].T
+        else:
+            yield test, _r2(y_test, predicted), predicted[:, :, 0].T
+
+
+def _decode(features, target, *, kind, n_splits, null, null_targets, n_permutations, nuisance,
+            alpha, seed, alphas):
+    problem = _problem(features, target, kind=kind, n_splits=n_splits, null=null,
+                       null_targets=null_targets, n_permutations=n_permutations,
+                       nuisance=nuisance, seed=seed)
+    outputs = list(_fold_outputs(problem, alphas))
+    scores = np.stack([scores for _, scores, _ in outputs])  # (folds, B, C)
+    mean = np.nanmean(scores, axis=0)  # (B, C)
+    p_values, significant = max_statistic(mean[:, 0], mean[:, 1:].T, alpha)
+    threshold = max_statistic_threshold(mean[:, 0], mean[:, 1:].T, alpha)
+    return problem, outputs, scores, p_values, significant, threshold
+
+
 def decode_over_time(features: np.ndarray, target: np.ndarray, *, kind: str | None = None,
                      time: np.ndarray | None = None, model: str = "features",
-                     n_splits: int = 5, n_shuffles: int = 20, seed: int = 0,
+                     n_splits: int = 5, null: str = "shift",
+                     null_targets: np.ndarray | None = None, n_permutations: int = 200,
+                     nuisance: np.ndarray | None = None, alpha: float = 0.05, seed: int = 0,
                      alphas: tuple[float, ...] = ALPHAS):
-    """Decode a variable from a representation, separately in every time bin, on held-out
-    trials, with a confidence interval and a shuffled-label null.
+    """Decode a variable from a representation in every time bin, on held-out trials, with an
+    interval per bin and a test whose family-wise error over the window is ``alpha``.
 
-    The same stratified folds serve every bin. In each bin a ridge regression (penalty chosen
-    by leave-one-out error on the training trials) maps the standardised features to the
-    target; a classification predicts the class whose training-mean score is nearer (equal
-    priors, so it suits balanced accuracy). The null repeats everything with the target
-    permuted across trials (the same permutation in every bin).
+    In each bin a ridge regression (penalty chosen by leave-one-out error on the training
+    trials) maps the standardised features to the target; a classification predicts the class
+    whose training-mean score is nearer (equal priors, so it suits balanced accuracy). The
+    same folds and the same null targets serve every bin.
+
+    **The test.** The score of every bin is compared with the scores the same pipeline reaches
+    on *null targets*, and ``significant`` is corrected over the window's bins by the maximum
+    statistic (:func:`helpers.inference.max_statistic`): on data with nothing to decode, the
+    chance that *any* bin is significant is at most ``alpha``. Which null targets:
+
+    - ``null_targets`` given: draws of the variable from its own generating process (a
+      *pseudo-session*, e.g. stimuli re-drawn by the task's rules); contiguous-block folds.
+      The best null when the experimenter generated the variable (Harris 2020).
+    - ``null="shift"`` (default): a linear shift -- the target read ``k`` trials away, for
+      ``|k|`` up to ``max(n_trials // 8, 10)`` (at most ``n_permutations // 2``), on the
+      central trials; contiguous-block folds. Valid when the target *or* the features are
+      stationary across the session, even if the other drifts; it keeps slow drift, which a
+      trial shuffle would turn into false "decoding".
+    - ``null="shuffle"``: ``n_permutations`` trial permutations, stratified folds. Only for
+      exchangeable trials (no drift, no trial history).
 
     Args:
-        features: ``(n_trials, n_bins, n_features)``.
+        features: ``(n_trials, n_bins, n_features)``, trials in session order.
         target: ``(n_trials,)`` per-trial values or ``(n_trials, n_bins)`` per-bin values (as
             from :func:`trial_variable`); trials with a NaN are left out.
         kind: ``"classification"`` (0/1 targets, balanced accuracy) or ``"regression"`` (R²);
@@ -300,93 +372,137 @@ def decode_over_time(features: np.ndarray, target: np.ndarray, *, kind: str | No
         time: bin centres in seconds (default: bin indices), copied into the table.
         model: identifier written in the table's ``model`` column (e.g. ``"latents"``).
         n_splits: cross-validation folds.
-        n_shuffles: label permutations for the null (0: no null).
+        null: ``"shift"`` or ``"shuffle"`` (ignored when ``null_targets`` is given).
+        null_targets: ``(n_null, n_trials)`` or ``(n_null, n_trials, n_bins)`` draws of the
+            target from its own process (200 or more recommended).
+        n_permutations: permutations of the ``"shuffle"`` null (and the cap of shifts).
+        nuisance: ``(n_trials, k)`` regressors (e.g. trial index, previous outcome) whose
+            linear effect is removed from the features within each training fold, so that
+            what is decoded is not them.
+        alpha: family-wise error rate over the bins.
         seed: seeds folds and permutations.
         alphas: ridge penalties to choose from.
 
     Returns:
-        A ``pandas.DataFrame``, one row per bin: ``model``, ``time``, ``score``, ``low``,
-        ``high`` (95 % corrected-resampled-t interval over folds), ``interval``, ``metric``,
-        ``null_mean``, ``null_high`` (95th percentile of the shuffled scores) and
-        ``n_trials``.
+        A ``pandas.DataFrame``, one row per bin: ``model``, ``time``, ``metric``, ``score``
+        (mean over folds), ``low``, ``high`` (95 % corrected-resampled-t interval over folds),
+        ``interval``, ``null`` (which), ``null_mean``, ``null_high`` (the null's 95th
+        percentile in that bin alone, uncorrected), ``threshold`` (the corrected threshold in
+        score units), ``p_value`` (corrected over the bins), ``significant`` and ``n_trials``.
 
     Raises:
-        ValueError: shapes that disagree, too few trials, or a class with too few trials for
-            the folds (the error of :func:`helpers.splits.check_labels`).
+        ValueError: shapes that disagree, NaN features, fewer than 2 bins, a constant label or
+            a class with too few trials for the folds, too few trials for the null.
     """
     import pandas as pd
-    from sklearn.model_selection import KFold
 
-    features = _as_features("features", features)
-    target = np.asarray(target, dtype=float)
-    n_trials, n_bins, _ = features.shape
-    if target.shape not in ((n_trials,), (n_trials, n_bins)):
-        raise ValueError(f"target must be ({n_trials},) or ({n_trials}, {n_bins}) to match the "
-                         f"features {features.shape}, got {target.shape}.")
-    valid = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
-    features, target = features[valid], target[valid]
-    if kind is None:
-        kind = "classification" if np.isin(target, (0, 1)).all() else "regression"
-    if kind not in ("classification", "regression"):
-        raise ValueError(f"kind must be 'classification' or 'regression', got {kind!r}.")
-    if len(target) < 2 * n_splits:
-        raise ValueError(f"Only {len(target)} trials have this variable: too few for "
-                         f"{n_splits}-fold cross-validation.")
-    rng = np.random.default_rng(seed)
-    if kind == "classification":
-        labels = check_labels(target, n_splits)
-        folds = make_folds(labels, n_splits=n_splits, n_repeats=1, seed=seed)
-    else:
-        folds = list(KFold(n_splits, shuffle=True, random_state=seed).split(target))
-    orders = [np.arange(len(target))] + [rng.permutation(len(target)) for _ in range(n_shuffles)]
-    per_bin = target.ndim == 2
-    columns = np.stack([target[order] for order in orders], axis=-1)  # (n, [bins,] C)
-    columns = columns.transpose(1, 0, 2) if per_bin else np.broadcast_to(
-        columns[None], (n_bins, *columns.shape))  # (B, n, C)
-    x = features.transpose(1, 0, 2)  # (B, n, d)
-    scores = []
-    for train, test in folds:
-        fitted, predicted = _ridge(x[:, train], columns[:, train], x[:, test], alphas)
-        if kind == "classification":
-            y_train, y_test = columns[:, train], columns[:, test]
-            mean1 = _masked_mean(fitted, y_train == 1)
-            mean0 = _masked_mean(fitted, y_train == 0)
-            sign = np.where(mean1 >= mean0, 1.0, -1.0)[:, None, :]
-            decided = (sign * (predicted - ((mean0 + mean1) / 2)[:, None, :]) > 0)
-            scores.append(_balanced_accuracy(y_test, decided.astype(float)))
-        else:
-            scores.append(_r2(columns[:, test], predicted))
-    scores = np.stack(scores)  # (folds, B, C)
-    metric = "balanced accuracy" if kind == "classification" else "R²"
-    rows = []
+    problem, outputs, scores, p_values, significant, threshold = _decode(
+        features, target, kind=kind, n_splits=n_splits, null=null, null_targets=null_targets,
+        n_permutations=n_permutations, nuisance=nuisance, alpha=alpha, seed=seed, alphas=alphas)
+    n_bins = scores.shape[1]
     times = np.arange(n_bins, dtype=float) if time is None else np.asarray(time, dtype=float)
+    if times.shape != (n_bins,):
+        raise ValueError(f"time must have one entry per bin ({n_bins}), got {times.shape}.")
+    metric = "balanced accuracy" if problem.kind == "classification" else "R²"
+    test_fraction = np.mean([len(test) for _, test in problem.folds]) / problem.features.shape[1]
+    rows = []
     for b in range(n_bins):
-        score, low, high = cv_confidence_interval(scores[:, b, 0], test_fraction=1 / n_splits)
-        null = scores[:, b, 1:].mean(axis=0)
-        rows.append({"model": model, "time": float(times[b]), "score": score, "low": low,
-                     "high": high, "interval": f"95% corrected t over {len(folds)} folds",
-                     "metric": metric,
-                     "null_mean": float(null.mean()) if len(null) else np.nan,
-                     "null_high": float(np.percentile(null, 95)) if len(null) else np.nan,
-                     "n_trials": int(len(target))})
+        folds = scores[:, b, 0][np.isfinite(scores[:, b, 0])]
+        score, low, high = (corrected_t_interval(folds, test_fraction) if len(folds) >= 2
+                            else (float(np.mean(folds)) if len(folds) else np.nan, np.nan, np.nan))
+        null_scores = np.nanmean(scores[:, b, 1:], axis=0)
+        rows.append({"model": model, "time": float(times[b]), "metric": metric, "score": score,
+                     "low": low, "high": high,
+                     "interval": f"95% corrected t over {len(problem.folds)} folds",
+                     "null": problem.null, "null_mean": float(np.mean(null_scores)),
+                     "null_high": float(np.percentile(null_scores, 95)),
+                     "threshold": float(threshold[b]), "p_value": float(p_values[b]),
+                     "significant": bool(significant[b]),
+                     "n_trials": int(problem.features.shape[1])})
     return pd.DataFrame(rows)
 
 
-def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mean of ``values`` over rows where ``mask``: ``(B, n, C)`` -> ``(B, C)``."""
-    return (values * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+def first_decodable_time(table, *, n_consecutive: int = 1) -> float:
+    """The first time at which a decoding curve (from :func:`decode_over_time`) is
+    significant -- corrected over the window's bins, so a noise curve has an onset in at most
+    ``alpha`` of runs. NaN if never.
 
-
-def first_decodable_time(table, *, n_consecutive: int = 2) -> float:
-    """The first time at which a decoding curve (from :func:`decode_over_time`) is above its
-    shuffled-label null: the score above the null's 95th percentile (a permutation test at
-    the 5 % level in that bin) in ``n_consecutive`` bins in a row. NaN if never."""
-    above = (table["score"].to_numpy() > table["null_high"].to_numpy())
+    Args:
+        table: one curve (one model, one variable) from :func:`decode_over_time`.
+        n_consecutive: significant bins in a row required (1: the corrected test suffices).
+    """
+    if "significant" not in table:
+        raise ValueError("the table has no 'significant' column: make it with "
+                         "decode_over_time.")
     times = table["time"].to_numpy()
-    for start in range(len(above) - n_consecutive + 1):
-        if above[start:start + n_consecutive].all():
+    if len(np.unique(times)) != len(times):
+        raise ValueError("the table holds several curves (repeated times): select one model "
+                         "and one variable first.")
+    significant = table["significant"].to_numpy(dtype=bool)
+    for start in range(len(significant) - n_consecutive + 1):
+        if significant[start:start + n_consecutive].all():
             return float(times[start])
     return float("nan")
+
+
+def _resampled_scores(problem: _Problem, outputs, weights: np.ndarray) -> np.ndarray:
+    """Mean-over-folds score of the real target per bootstrap row: ``(n_boot + 1, B)``."""
+    target = problem.columns[0]  # (n,) or (n, B)
+    per_fold = []
+    for test, _, outcome in outputs:
+        w = weights[:, test]
+        truth = target[test] if target.ndim == 2 else np.broadcast_to(
+            target[test][:, None], outcome.shape)
+        if problem.kind == "classification":
+            per_fold.append(balanced_accuracy_by_column(truth, outcome, w))
+        else:
+            total = w.sum(axis=1, keepdims=True)
+            mean = (w @ truth) / total
+            residual = w @ (truth - outcome) ** 2
+            spread = w @ truth**2 - total * mean**2
+            per_fold.append(1 - residual / np.where(spread > 1e-12, spread, np.nan))
+    return np.nanmean(np.stack(per_fold), axis=0)
+
+
+def onset_interval(features: np.ndarray, target: np.ndarray, *, time: np.ndarray | None = None,
+                   n_boot: int = 500, level: float = 0.95, seed: int = 0,
+                   **decode_options) -> tuple[float, float, float]:
+    """The onset of :func:`first_decodable_time` with a bootstrap interval over trials.
+
+    The decoders' out-of-fold predictions are kept; trials are resampled with replacement,
+    each bin's score is recomputed from the resampled trials and compared with the
+    corrected threshold of :func:`decode_over_time` (held fixed), and the first bin above it
+    is that resample's onset. Resamples without an onset count as later than every bin.
+
+    Args:
+        features, target, time: as for :func:`decode_over_time`.
+        n_boot: bootstrap resamples of the trials.
+        level: coverage of the interval.
+        decode_options: the other keywords of :func:`decode_over_time`.
+
+    Returns:
+        ``(onset, low, high)`` in the units of ``time``; NaN where there is no onset (``high``
+        is NaN when more than ``(1 - level) / 2`` of the resamples have none).
+    """
+    options = {"kind": None, "n_splits": 5, "null": "shift", "null_targets": None,
+               "n_permutations": 200, "nuisance": None, "alpha": 0.05, "alphas": ALPHAS}
+    unknown = set(decode_options) - set(options)
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}; use those of decode_over_time.")
+    options.update(decode_options)
+    problem, outputs, _, _, _, threshold = _decode(features, target, seed=seed, **options)
+    n_bins = len(threshold)
+    times = np.arange(n_bins, dtype=float) if time is None else np.asarray(time, dtype=float)
+    weights = bootstrap_weights(problem.features.shape[1], n_boot, seed)
+    above = _resampled_scores(problem, outputs, weights) > threshold[None, :]
+    first = np.where(above.any(axis=1), above.argmax(axis=1), n_bins)
+    onsets = np.append(times, np.inf)[first]
+    tail = 100 * (1 - level) / 2
+    low, high = (np.percentile(onsets[1:], q, method=m)
+                 for q, m in ((tail, "lower"), (100 - tail, "higher")))
+    onset, low, high = (float(value) if np.isfinite(value) else float("nan")
+                        for value in (onsets[0], low, high))
+    return onset, low, high
 
 
 # =============================================================================================
@@ -421,7 +537,7 @@ def linear_r2(source: np.ndarray, target: np.ndarray, *, n_splits: int = 5, seed
     for train, test in KFold(n_splits, shuffle=True, random_state=seed).split(source):
         flat = [a.reshape(1, -1, a.shape[-1]) for a in (source[train], target[train],
                                                         source[test])]
-        _, guess = _ridge(flat[0], flat[1], flat[2], alphas)
+        _, guess = ridge_loo(flat[0], flat[1], flat[2], alphas)
         predicted[test] = guess.reshape(len(test), *target.shape[1:])
     flat_target = target.reshape(-1, target.shape[-1])
     residual = ((flat_target - predicted.reshape(flat_target.shape)) ** 2).sum(axis=0)

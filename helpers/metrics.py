@@ -9,8 +9,7 @@ from scipy.special import gammaln, xlogy
 
 __all__ = [
     "RATE_FLOOR", "poisson_loss", "poisson_log_likelihood", "bits_per_spike", "pseudo_r2",
-    "balanced_accuracy", "balanced_accuracy_from_confusion", "cv_confidence_interval",
-    "permutation_p_value",
+    "balanced_accuracy", "balanced_accuracy_by_column", "balanced_accuracy_from_confusion",
 ]
 
 #: The smallest rate (spikes per bin) any model, baseline or score uses: models add it to their
@@ -173,6 +172,42 @@ def balanced_accuracy(labels: np.ndarray | torch.Tensor,
     return float(balanced_accuracy_score(labels, predictions))
 
 
+def balanced_accuracy_by_column(labels: np.ndarray, predictions: np.ndarray,
+                                weights: np.ndarray | None = None) -> np.ndarray:
+    """Balanced accuracy of many binary decoders at once, trials on axis 0.
+
+    The vectorised form of :func:`balanced_accuracy` (which wraps scikit-learn and serves one
+    decoder), for the thousands of decoders of a permutation test: the mean recall over the
+    classes 0 and 1 present among the trials. ``tests/test_metrics.py`` checks that both agree.
+
+    Args:
+        labels: ``(n_trials, ...)`` in {0, 1}.
+        predictions: the predicted classes, same shape.
+        weights: optional ``(n_resamples, n_trials)`` trial weights (bootstrap counts, from
+            :func:`helpers.inference.bootstrap_weights`); each row gives one score.
+
+    Returns:
+        ``labels.shape[1:]`` scores, or ``(n_resamples, *labels.shape[1:])`` with weights; NaN
+        where no trial has a class.
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim == 0:
+        raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} must have "
+                         "the same shape, trials first.")
+    recalls, present = 0.0, 0
+    for value in (0, 1):
+        members = (labels == value).astype(np.float64)
+        hits = members * (predictions == value)
+        if weights is None:
+            count, correct = members.sum(axis=0), hits.sum(axis=0)
+        else:
+            count = np.tensordot(weights, members, axes=(1, 0))
+            correct = np.tensordot(weights, hits, axes=(1, 0))
+        recalls = recalls + np.where(count > 0, correct / np.maximum(count, 1e-300), 0.0)
+        present = present + (count > 0)
+    return np.where(present > 0, recalls / np.maximum(present, 1), np.nan)
+
+
 def balanced_accuracy_from_confusion(confusion: np.ndarray) -> float:
     """Balanced accuracy of a confusion matrix ``(n_classes, n_classes)``: rows are the true
     classes, columns the predicted ones (scikit-learn's layout). Classes with no trials are
@@ -185,57 +220,3 @@ def balanced_accuracy_from_confusion(confusion: np.ndarray) -> float:
     if not present.any():
         raise ValueError("the confusion matrix is empty.")
     return float(np.mean(np.diag(confusion)[present] / per_class[present]))
-
-
-def cv_confidence_interval(fold_scores: np.ndarray, test_fraction: float,
-                           level: float = 0.95) -> tuple[float, float, float]:
-    """Mean score over cross-validation folds with a corrected-resampled-t interval.
-
-    Folds of a (repeated) cross-validation share most of their training trials, so their
-    scores are correlated and the textbook ``std / sqrt(n_folds)`` is far too narrow. The
-    correction of Nadeau & Bengio (2003) inflates the variance of the mean to
-    ``(1 / n_folds + n_test / n_train) * var(fold_scores)``; with t quantiles on
-    ``n_folds - 1`` degrees of freedom. The interval narrows as folds (repeats) are added, but
-    only down to a floor set by ``n_test / n_train``: re-using the same trials cannot create
-    new information. (A bootstrap over trials would ignore the training-set variability.)
-
-    Args:
-        fold_scores: one score per fold, shape ``(n_folds,)``, at least 2.
-        test_fraction: the fraction of trials tested in each fold, e.g. ``1 / n_splits``.
-        level: coverage of the interval.
-
-    Returns:
-        ``(mean, low, high)``.
-    """
-    from scipy import stats
-
-    scores = _as_float_array("fold_scores", fold_scores).ravel()
-    if len(scores) < 2:
-        raise ValueError(f"need at least 2 fold scores for an interval, got {len(scores)}.")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}.")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}.")
-    mean = float(scores.mean())
-    variance = (1 / len(scores) + test_fraction / (1 - test_fraction)) * scores.var(ddof=1)
-    half_width = float(stats.t.ppf((1 + level) / 2, len(scores) - 1) * np.sqrt(variance))
-    return mean, mean - half_width, mean + half_width
-
-
-def permutation_p_value(observed: float, null_scores: np.ndarray) -> float:
-    """One-sided p-value of ``observed`` against scores obtained with permuted labels.
-
-    ``(1 + #{null >= observed}) / (1 + n_permutations)`` (Ojala & Garriga 2010): the
-    observed score counts as one of the permutations, so the p-value is never 0 and its
-    smallest possible value is ``1 / (1 + n_permutations)``.
-
-    Args:
-        observed: the score with the true labels.
-        null_scores: the same score with shuffled labels, shape ``(n_permutations,)``.
-    """
-    null_scores = _as_float_array("null_scores", null_scores).ravel()
-    if len(null_scores) == 0:
-        raise ValueError("need at least one permuted score.")
-    if not np.isfinite(observed):
-        raise ValueError(f"observed must be a finite score, got {observed!r}.")
-    return float((1 + np.sum(null_scores >= observed)) / (1 + len(null_scores)))

@@ -14,10 +14,9 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from helpers.metrics import (
     RATE_FLOOR,
     balanced_accuracy,
+    balanced_accuracy_by_column,
     balanced_accuracy_from_confusion,
     bits_per_spike,
-    cv_confidence_interval,
-    permutation_p_value,
     poisson_log_likelihood,
     poisson_loss,
     pseudo_r2,
@@ -199,51 +198,18 @@ def test_from_confusion_bad_inputs(confusion) -> None:
         balanced_accuracy_from_confusion(confusion)
 
 
-def test_interval_contains_the_estimate_and_narrows_with_more_folds() -> None:
+def test_balanced_accuracy_by_column_equals_scikit_learn_and_weights_resample() -> None:
     rng = np.random.default_rng(0)
-    few = rng.normal(0.7, 0.05, 5)
-    many = np.tile(few, 4)  # same spread, four times the folds
-    mean, low, high = cv_confidence_interval(few, test_fraction=0.2)
-    assert low < mean < high and mean == pytest.approx(few.mean())
-    _, low_many, high_many = cv_confidence_interval(many, test_fraction=0.2)
-    assert high_many - low_many < high - low
-    _, low_99, high_99 = cv_confidence_interval(few, test_fraction=0.2, level=0.99)
-    assert high_99 - low_99 > high - low
-
-
-def test_interval_is_wider_than_the_naive_standard_error() -> None:
-    scores = np.array([0.6, 0.7, 0.65, 0.75, 0.62, 0.68, 0.71, 0.66, 0.64, 0.7])
-    mean, low, high = cv_confidence_interval(scores, test_fraction=0.2)
-    naive = 1.96 * scores.std(ddof=1) / np.sqrt(len(scores))
-    assert (high - low) / 2 > naive
-
-
-@pytest.mark.parametrize(("scores", "fraction", "level"), [([0.7], 0.2, 0.95),
-                                                           ([0.7, 0.8], 1.0, 0.95),
-                                                           ([0.7, 0.8], 0.2, 1.5),
-                                                           ([0.7, np.nan], 0.2, 0.95)])
-def test_interval_bad_inputs(scores, fraction, level) -> None:
-    with pytest.raises(ValueError):
-        cv_confidence_interval(scores, fraction, level)
-
-
-def test_p_value_is_uniform_under_the_null() -> None:
-    rng = np.random.default_rng(0)
-    draws = rng.normal(size=(4000, 20))  # observed and 19 permutations from one distribution
-    p_values = np.array([permutation_p_value(row[0], row[1:]) for row in draws])
-    assert p_values.min() == pytest.approx(1 / 20)
-    assert np.mean(p_values <= 0.05) == pytest.approx(0.05, abs=0.015)
-    assert np.mean(p_values <= 0.5) == pytest.approx(0.5, abs=0.03)
-
-
-def test_p_value_is_small_for_a_strong_signal() -> None:
-    null = np.random.default_rng(0).normal(0.5, 0.03, 99)
-    assert permutation_p_value(0.8, null) == pytest.approx(0.01)
-    assert permutation_p_value(0.3, null) == pytest.approx(1.0)
-
-
-def test_p_value_bad_inputs() -> None:
-    with pytest.raises(ValueError):
-        permutation_p_value(0.6, [])
-    with pytest.raises(ValueError):
-        permutation_p_value(np.nan, [0.5])
+    labels = rng.integers(0, 2, size=(50, 3, 4))
+    predictions = np.where(rng.random((50, 3, 4)) < 0.7, labels, 1 - labels)
+    scores = balanced_accuracy_by_column(labels, predictions)
+    assert scores.shape == (3, 4)
+    assert scores[1, 2] == pytest.approx(balanced_accuracy_score(labels[:, 1, 2],
+                                                                 predictions[:, 1, 2]))
+    counts = rng.multinomial(50, np.full(50, 1 / 50), size=2).astype(float)
+    resampled = balanced_accuracy_by_column(labels, predictions, counts)
+    repeat = np.repeat(np.arange(50), counts[1].astype(int))
+    assert resampled[1, 0, 3] == pytest.approx(
+        balanced_accuracy_score(labels[repeat, 0, 3], predictions[repeat, 0, 3]))
+    with pytest.raises(ValueError, match="same shape"):
+        balanced_accuracy_by_column(labels, predictions[:10])
