@@ -192,3 +192,31 @@ def test_ridge_loo_matches_scikit_learn_ridgecv():
     _, predicted = ridge_loo(x[None, :60], y[None, :60, None], x[None, 60:], alphas)
     reference = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas)).fit(x[:60], y[:60])
     assert np.allclose(predicted[0, :, 0], reference.predict(x[60:]), atol=1e-6)
+
+
+def test_folds_are_stratified_disjoint_and_cover_every_trial_once_per_repeat() -> None:
+    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
+    folds = stratified_folds(labels, n_splits=4, n_repeats=2, seed=0)
+    assert len(folds) == 8
+    for repeat in range(2):
+        tested = np.concatenate([test for _, test in folds[4 * repeat:4 * repeat + 4]])
+        np.testing.assert_array_equal(np.sort(tested), np.arange(60))
+    for train, test in folds:
+        assert not np.intersect1d(train, test).size
+        assert len(train) + len(test) == 60
+        assert labels[test].mean() == pytest.approx(2 / 3, abs=0.05)
+
+
+def test_folds_are_reproducible() -> None:
+    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
+    same = stratified_folds(labels, seed=3), stratified_folds(labels, seed=3)
+    for (train_a, test_a), (train_b, test_b) in zip(*same, strict=True):
+        np.testing.assert_array_equal(train_a, train_b)
+        np.testing.assert_array_equal(test_a, test_b)
+    other = stratified_folds(labels, seed=4)
+    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(same[0], other, strict=True))
+
+
+def test_folds_need_enough_trials_per_class() -> None:
+    with pytest.raises(ValueError, match="n_splits=5 cannot be greater"):
+        stratified_folds(np.array([0, 0, 1, 1, 1, 1]), n_splits=5)
