@@ -18,7 +18,8 @@ from helpers.session import OTHER_REGION, REGION_GROUPS, Session
 __all__ = [
     "REGION_COLORS", "CHOICE_NAMES", "region_order", "plot_raster", "population_rate",
     "plot_psth", "psychometric", "plot_psychometric", "plot_intervals", "plot_confusion",
-    "plot_paired_scores", "plot_class_trajectories",
+    "plot_paired_scores", "plot_class_trajectories", "plot_rate_panels", "plot_neuron_rates",
+    "plot_population_prediction",
 ]
 
 #: One colour per region group, the same in every chapter.
@@ -293,3 +294,89 @@ def plot_class_trajectories(projected: np.ndarray, labels: np.ndarray, times: np
     axes[1].set(xlabel="PC 1", ylabel="PC 2", title="class-mean trajectories")
     axes[0].legend(frameon=False)
     return axes[0], axes[1]
+
+
+def plot_rate_panels(panels: dict[str, np.ndarray], time: np.ndarray, *,
+                     order: np.ndarray | None = None, scale: str = "predicted rate"):
+    """One trial as heat maps side by side, e.g. spikes, predicted and true rates.
+
+    Args:
+        panels: title -> ``(n_bins, n_neurons)`` in spikes per bin; a panel titled ``"spikes"``
+            is drawn on a 0-1 colour scale, the others up to the 99th percentile of
+            ``panels[scale]``.
+        time: bin centres, seconds from stimulus onset ``(n_bins,)``.
+        order: neuron order from top to bottom (default: as given).
+        scale: the panel that sets the colour scale of the rate panels.
+
+    Returns:
+        The figure's axes, one per panel.
+    """
+    if scale not in panels:
+        raise ValueError(f"scale must name one of the panels {list(panels)}, got {scale!r}.")
+    n_neurons = next(iter(panels.values())).shape[1]
+    order = np.arange(n_neurons) if order is None else np.asarray(order)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), sharey=True,
+                             squeeze=False)
+    extent = [time[0], time[-1], n_neurons, 0]
+    for ax, (title, values) in zip(axes[0], panels.items(), strict=True):
+        vmax = 1 if title == "spikes" else np.percentile(panels[scale], 99)
+        image = ax.imshow(values[:, order].T, aspect="auto", extent=extent, vmax=vmax,
+                          cmap="magma")
+        ax.set(title=title, xlabel="time from stimulus (s)")
+        fig.colorbar(image, ax=ax, label="spikes per bin")
+    axes[0, 0].set_ylabel("held-out neuron")
+    return axes[0]
+
+
+def plot_neuron_rates(time: np.ndarray, spikes: np.ndarray, rates: dict[str, np.ndarray],
+                      neurons: np.ndarray, *, bin_size: float, names: list[str] | None = None):
+    """Single neurons on one trial: spike ticks and predicted rates in spikes/s.
+
+    Args:
+        time: bin centres, seconds from stimulus onset ``(n_bins,)``.
+        spikes: the trial's counts ``(n_bins, n_neurons)``.
+        rates: label -> the trial's rates ``(n_bins, n_neurons)`` in spikes per bin; a label
+            ``"true"`` is drawn dashed grey.
+        neurons: which columns to draw, one panel each.
+        bin_size: seconds per bin (to convert to spikes/s).
+        names: panel titles (default ``"neuron <index>"``).
+    """
+    neurons = np.asarray(neurons)
+    names = names or [f"neuron {n}" for n in neurons]
+    fig, axes = plt.subplots(1, len(neurons), figsize=(4 * len(neurons), 2.8), sharex=True,
+                             squeeze=False)
+    for ax, neuron, name in zip(axes[0], neurons, names, strict=True):
+        ax.vlines(time[spikes[:, neuron] > 0], 0, 5, color="black", lw=1, label="spikes")
+        for label, values in rates.items():
+            style = {"color": "grey", "ls": "--"} if label == "true" else {"alpha": 0.85}
+            ax.plot(time, values[:, neuron] / bin_size, label=label, **style)
+        ax.set(title=name, xlabel="time from stimulus (s)")
+    axes[0, 0].set_ylabel("rate (spikes/s)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center",
+               ncol=len(rates) + 1, frameon=False, bbox_to_anchor=(0.5, 1.08))
+    return axes[0]
+
+
+def plot_population_prediction(time: np.ndarray, observed: np.ndarray, predicted: np.ndarray,
+                               *, bin_size: float) -> tuple[Axes, Axes]:
+    """Observed against predicted activity of a population on test trials: the trial-averaged
+    population rate over time (left) and each trial's total spike count (right, with its
+    correlation in the title). ``observed``, ``predicted``: ``(n_trials, n_bins, n_neurons)``
+    counts and rates in spikes per bin; ``bin_size`` in seconds."""
+    if np.shape(observed) != np.shape(predicted):
+        raise ValueError(f"observed {np.shape(observed)} and predicted {np.shape(predicted)} "
+                         "must have the same shape (n_trials, n_bins, n_neurons).")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.3))
+    left.plot(time, observed.mean(axis=(0, 2)) / bin_size, color="black", lw=1,
+              label="observed")
+    left.plot(time, predicted.mean(axis=(0, 2)) / bin_size, label="predicted")
+    left.set(xlabel="time from stimulus (s)", ylabel="mean rate (spikes/s)",
+             title="population, test-trial average")
+    left.legend(frameon=False)
+    observed_totals, predicted_totals = observed.sum(axis=(1, 2)), predicted.sum(axis=(1, 2))
+    right.scatter(observed_totals, predicted_totals, s=12)
+    span = [observed_totals.min(), observed_totals.max()]
+    right.plot(span, span, color="grey", lw=1)
+    right.set(xlabel="observed spikes per test trial", ylabel="predicted spikes",
+              title=f"r = {np.corrcoef(observed_totals, predicted_totals)[0, 1]:.2f}")
+    return left, right

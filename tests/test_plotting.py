@@ -162,3 +162,43 @@ def test_plot_class_trajectories_colours_each_trial_by_its_own_label():
     with pytest.raises(ValueError, match="n_trials, n_bins, 2"):
         plot_class_trajectories(projected[:3], labels, np.arange(5))
     plt.close("all")
+
+
+# ------------------------------------------------------------------ rate-model figures
+def test_rate_panels_share_the_predicted_scale_and_keep_spikes_at_one():
+    from helpers.plotting import plot_rate_panels
+
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(0, 0.2, (30, 4))
+    axes = plot_rate_panels({"spikes": rng.poisson(0.1, (30, 4)), "predicted rate": predicted},
+                            np.arange(30) * 0.01, order=np.array([3, 2, 1, 0]))
+    assert axes[0].images[0].get_clim()[1] == 1
+    assert axes[1].images[0].get_clim()[1] == pytest.approx(np.percentile(predicted, 99))
+    np.testing.assert_array_equal(axes[1].images[0].get_array()[0], predicted[:, 3])
+    with pytest.raises(ValueError, match="scale"):
+        plot_rate_panels({"spikes": predicted}, np.arange(30))
+    plt.close("all")
+
+
+def test_neuron_rates_are_drawn_in_spikes_per_second():
+    from helpers.plotting import plot_neuron_rates
+
+    rates = np.full((20, 3), 0.05)  # spikes per 10 ms bin = 5 spikes/s
+    axes = plot_neuron_rates(np.arange(20) * 0.01, np.zeros((20, 3)), {"predicted": rates},
+                             [0, 2], bin_size=0.01)
+    assert len(axes) == 2
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), 5.0)
+    plt.close("all")
+
+
+def test_population_prediction_checks_shapes_and_correlates_trial_totals():
+    from helpers.plotting import plot_population_prediction
+
+    rng = np.random.default_rng(1)
+    predicted = rng.uniform(0.05, 0.5, (12, 10, 4))
+    left, right = plot_population_prediction(np.arange(10) * 0.01, predicted, predicted,
+                                             bin_size=0.01)
+    assert right.get_title() == "r = 1.00"
+    with pytest.raises(ValueError, match="same shape"):
+        plot_population_prediction(np.arange(10), predicted, predicted[:3], bin_size=0.01)
+    plt.close("all")
