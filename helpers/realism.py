@@ -41,7 +41,7 @@ REAL_DATA_RANGES: dict[str, tuple[float, float]] = {
 #: (session 11), neurons firing >= 1 spike/s (63 of 145), chapter 2's split (20 % test trials,
 #: half the neurons held out, seed 2021) and recommended RNN, whole trials, held-out bits/spike.
 #: Real: RNN 0.386 [0.341, 0.429], smoothing + GLM 0.246, condition PSTH 0.181, constant-rate
-#: null -0.009; RNN / smoothing 1.57 [1.47, 1.69]. The true rates are unknown on real data; the
+#: null -0.009; RNN / smoothing 1.57 [1.47, 1.68]. The true rates are unknown on real data; the
 #: oracle target asks the simulation to leave the RNN clear headroom (a real RNN must not beat
 #: the simulated truth). Ranges are the real value's interval, widened for seed-to-seed spread.
 #: ``benchmarks/surrogate_statistics.py`` measures them; ``book/simulation.md`` reports them.
