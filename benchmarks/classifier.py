@@ -31,6 +31,7 @@ from helpers import Session, load_session
 from helpers.classify import CLASSIFIER_RECIPE, PLAIN_RECIPE, cross_validate, permutation_test
 from helpers.inference import corrected_t_interval
 from helpers.models import PLAIN_CLASSIFIER, RECOMMENDED_CLASSIFIER
+from helpers.session import MIN_RATE
 from helpers.surrogate import make_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def fmt(interval: tuple[float, float, float]) -> str:
 def lederberg(n_permutations: int) -> None:
     """Section 1 of the report."""
     session = load_session("Lederberg 2017-12-05", source="simulated")
-    thalamus = session.select(regions="thal", min_rate=1.0)
+    thalamus = session.select(regions="thal", min_rate=MIN_RATE)
     start = time.perf_counter()
     result = cross_validate(thalamus, n_repeats=3, seed=2021)
     seconds = time.perf_counter() - start

@@ -36,6 +36,7 @@ from helpers import Session, load_session
 from helpers.baselines import baseline_rates
 from helpers.evaluation import score_rates
 from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ, Seq2SeqRNN, Seq2SeqSettings
+from helpers.session import MIN_RATE
 from helpers.splits import CoSmoothingData, co_smoothing_split
 from helpers.surrogate import make_session
 from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT, FitSettings, History, fit
@@ -43,7 +44,6 @@ from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT, FitSettings, History, 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "book" / "02_seq2seq_poisson_rnn.ipynb"
 SMALL_WINDOW = (0.0, 0.4)  # seconds after stimulus onset
-MIN_RATE = 1.0  # spikes/s, as in chapter 2
 SMALL_AREAS = {"VISp": 130, "VISam": 130}
 
 
