@@ -7,6 +7,7 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
   trials, cut a time window in seconds, switch to the models' layout).
 - :mod:`helpers.catalogue` -- what the book knows of the 39 sessions before loading them.
 - :mod:`helpers.steinmetz` -- the real recordings: download, cache, :func:`load_session`.
+- :mod:`helpers.files` -- files in the data folder: safe downloads and writes, disk errors.
 - :mod:`helpers.surrogate` -- simulated sessions in the same format, with known truth.
 - :mod:`helpers.simulated_design` -- a simulated session's layout and task, before any neuron
   fires.

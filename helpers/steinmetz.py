@@ -8,23 +8,29 @@
 - :func:`data_dir`, :func:`available_source`: where the data live and which source you get.
 
 Environment variables: ``STEINMETZ_SOURCE`` (``real``, ``simulated`` or ``auto``) forces the
-source; ``STEINMETZ_DATA_DIR`` moves the cache (see ``data/README.md``).
+source; ``STEINMETZ_DATA_DIR`` moves the cache; ``STEINMETZ_MIRROR`` (a base URL holding
+``steinmetz_part0.npz`` ... ``steinmetz_part2.npz``, e.g. a lab server) replaces osf.io (see
+``data/README.md``).
+
+Nothing is lost or mislabelled: each session of a course file is checked against the catalogue
+(mouse, date, trials, neurons) before it is cached, each cached file against its name, and a
+course file against the SHA-256 recorded the first time it was split. Downloads and cache files
+go through temporary files renamed when complete (:mod:`helpers.files`), readable by others as
+the umask allows; a full or read-only folder is reported as such.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import tempfile
-import threading
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pooch
 
+from helpers import files
 from helpers.catalogue import EXAMPLE_SESSION, SESSIONS, SessionInfo, resolve_session
+from helpers.files import DataFolderError, DataUnavailableError
 from helpers.session import (
     BEHAVIOUR_NAMES,
     OTHER_REGION,
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "load_session", "list_sessions", "available_source", "data_dir", "describe_data_dir",
     "read_steinmetz_npz",
-    "split_course_file", "download_course_file", "DataFormatError", "DataUnavailableError",
+    "split_course_file", "download_course_file", "course_url", "DataFormatError",
     "COURSE_FILES", "SOURCES",
 ]
 
@@ -50,19 +56,12 @@ __all__ = [
 # =============================================================================================
 
 class DataFormatError(ValueError):
-    """A course file or a cached session is corrupted or does not have the course's structure."""
+    """A course file or a cached session is corrupted, does not have the course's structure, or
+    holds other sessions than its name says."""
 
 
-class DataUnavailableError(ConnectionError):
-    """Real data were requested but could not be downloaded (no internet, server error).
-
-    Attributes:
-        reason: the short cause, e.g. ``"cannot reach osf.io (gaierror: ...)"``.
-    """
-
-    def __init__(self, message: str, reason: str = "") -> None:
-        super().__init__(message)
-        self.reason = reason or message
+# DataUnavailableError (no internet, a server error, a cut or stalled download) and
+# DataFolderError (a read-only, full or unreadable data folder) live in helpers.files.
 
 
 # =============================================================================================
@@ -79,9 +78,7 @@ SOURCES = ("auto", "real", "simulated")
 CACHE_SUBDIR = "steinmetz_sessions"  # one uncompressed, pickle-free .npz per session
 _CACHE_FORMAT = 2  # bump when the per-session layout changes: old files are then rebuilt
 # (format 2 keeps the per-bin behaviour: wheel, pupil, face, licks)
-_CONNECT_TIMEOUT_S = 10.0  # seconds to wait for the server to accept a connection
-_READ_TIMEOUT_S = 60.0  # seconds of silence tolerated in the middle of a download
-_PROBE_TIMEOUT_S = 5.0  # seconds for the quick "is there a network?" check (DNS included)
+MIRROR_VARIABLE = "STEINMETZ_MIRROR"
 
 
 class _NetworkState:
@@ -107,6 +104,8 @@ def _folder(path: str | os.PathLike[str] | None = None) -> Path:
     root = Path(__file__).resolve().parent.parent
     if (root / "data" / "README.md").is_file() or (root / "pyproject.toml").is_file():
         return root / "data"
+    import pooch  # only for the user cache folder of each platform
+
     return Path(pooch.os_cache("steinmetz"))
 
 
@@ -117,9 +116,31 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def describe_data_dir(path: str | os.PathLike[str] | None = None) -> str:
-    """:func:`data_dir` as a reader should see it: relative to the working folder or to ``~``
-    when it lies inside one of them (an absolute path otherwise)."""
-    return _shown(_folder(path))
+    """:func:`data_dir` as a reader should see it, never as an absolute path: relative to the
+    working folder (``data``, ``../data``) or to ``~``, else ``$STEINMETZ_DATA_DIR`` or the
+    folder's name."""
+    folder = _folder(path)
+    shown = _shown(folder)
+    if shown is not None:
+        return shown
+    if os.environ.get("STEINMETZ_DATA_DIR") and _folder(None) == folder:
+        return "$STEINMETZ_DATA_DIR"
+    return f"a folder named {folder.name!r}"
+
+
+def course_url(fname: str) -> str:
+    """Where a course file is downloaded from: ``$STEINMETZ_MIRROR/<fname>`` when the variable
+    is set (a lab server, a course's own bucket), else osf.io (:data:`COURSE_FILES`)."""
+    if fname not in COURSE_FILES:
+        raise ValueError(f"{fname!r} is not a course file: use one of {list(COURSE_FILES)}.")
+    mirror = os.environ.get(MIRROR_VARIABLE, "").strip()
+    if not mirror:
+        return COURSE_FILES[fname]
+    if urllib.parse.urlsplit(mirror).scheme not in ("http", "https"):
+        raise ValueError(f"{MIRROR_VARIABLE}={mirror!r} is not an http:// or https:// URL: set it "
+                         "to the base URL of a folder holding steinmetz_part0.npz ... "
+                         "steinmetz_part2.npz, or unset it to download from osf.io.")
+    return f"{mirror.rstrip('/')}/{fname}"
 
 
 def _resolve_source(source: str) -> str:
@@ -162,9 +183,25 @@ _REQUIRED_KEYS = ("spks", "brain_area", "contrast_left", "contrast_right", "resp
 _EVENT_KEYS = ("gocue", "response_time", "feedback_time")  # (n_trials, 1) in the files
 
 
+def _source_of(fname: str) -> str:
+    return course_url(fname) if fname in COURSE_FILES else "the course (osf.io)"
+
+
 def _fix_hint(path: Path) -> str:
     return (f"Delete {path} and call load_session again to download a fresh copy "
-            f"(or download it by hand from {COURSE_FILES.get(path.name, 'the course')}).")
+            f"(or download it by hand from {_source_of(path.name)}).")
+
+
+def _unreadable(path: Path, err: PermissionError) -> DataFolderError:
+    """A file of the data folder this user may not read: say so (not "corrupted")."""
+    try:
+        mode = f", mode {path.stat().st_mode & 0o777:o}, owner uid {path.stat().st_uid}"
+    except OSError:
+        mode = ""
+    return DataFolderError(
+        f"Cannot read {path}: permission denied{mode}. It was written by another user. Fix: "
+        f"ask its owner to run chmod a+r {path} (helpers now write files others can read), or "
+        "set STEINMETZ_DATA_DIR to a folder of your own.", "data folder not readable")
 
 
 def _load_dat(path: str | os.PathLike[str]) -> np.ndarray:
@@ -173,7 +210,7 @@ def _load_dat(path: str | os.PathLike[str]) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(
             f"No course file at {path}. load_session(..., source='real') downloads it, or "
-            f"download it by hand from {COURSE_FILES.get(path.name, 'the course (osf.io)')}."
+            f"download it by hand from {_source_of(path.name)}."
         )
     try:
         with np.load(path, allow_pickle=True) as npz:
@@ -183,6 +220,8 @@ def _load_dat(path: str | os.PathLike[str]) -> np.ndarray:
             dat = npz["dat"]
     except DataFormatError:
         raise
+    except PermissionError as err:
+        raise _unreadable(path, err) from err
     except Exception as err:  # zip, pickle, EOF and OS errors of a truncated or corrupted file
         raise DataFormatError(f"{path} could not be read ({type(err).__name__}: {err}); it is "
                               f"probably a truncated or corrupted download. {_fix_hint(path)}"
@@ -291,22 +330,6 @@ def read_steinmetz_npz(path: str | os.PathLike[str]) -> list[Session]:
 # =============================================================================================
 # The per-session cache: one pickle-free .npz per session
 # =============================================================================================
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` to a temporary file next to ``path``, then rename: never a half file."""
-    pickled = [key for key, value in arrays.items() if np.asarray(value).dtype == object]
-    if pickled:  # (np.savez only gained allow_pickle=False in NumPy 2)
-        raise TypeError(f"refusing to cache object arrays {pickled}: they would need pickle.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _session_to_arrays(session: Session, index: int, part: int) -> dict[str, np.ndarray]:
     arrays = {
         "format": np.array(_CACHE_FORMAT), "index": np.array(index), "part": np.array(part),
@@ -321,19 +344,32 @@ def _session_to_arrays(session: Session, index: int, part: int) -> dict[str, np.
     return arrays
 
 
-def _session_from_cache(path: Path) -> Session:
-    """Read one per-session cache file (no pickles) back into a real :class:`Session`."""
-    fix = (f"Delete {path} and call load_session again: it is rebuilt from the course file "
-           "(downloaded again if needed).")
+def _read_cache(path: Path, fix: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            return {key: npz[key] for key in npz.files}
+    except PermissionError as err:
+        raise _unreadable(path, err) from err
     except Exception as err:  # truncated zip, wrong file, disk error
         raise DataFormatError(f"The cached session {path} is unreadable "
                               f"({type(err).__name__}: {err}). {fix}") from err
+
+
+def _session_from_cache(path: Path, index: int | None = None) -> Session:
+    """Read one per-session cache file (no pickles) back into a real :class:`Session`,
+    checking that it holds session ``index`` (the number in its name) when given."""
+    fix = (f"Delete {path} and call load_session again: it is rebuilt from the course file "
+           "(downloaded again if needed).")
+    arrays = _read_cache(path, fix)
     if arrays.get("format", np.array(-1)).item() != _CACHE_FORMAT:
         raise DataFormatError(f"The cached session {path} was written by another version of "
                               f"helpers. {fix}")
+    stored = int(arrays["index"]) if "index" in arrays else None
+    if index is not None and stored != index:
+        raise DataFormatError(
+            f"The cached session {path.name} holds session {stored} "
+            f"({arrays.get('mouse_name', '?')} {arrays.get('date_exp', '?')}), not session "
+            f"{index} ({SESSIONS[index].name}) as its name says: it was renamed or copied. {fix}")
     events = {key[len("event_"):]: value for key, value in arrays.items()
               if key.startswith("event_")}
     behaviour = {key[len("behaviour_"):]: value for key, value in arrays.items()
@@ -347,12 +383,47 @@ def _session_from_cache(path: Path) -> Session:
             mouse_name=str(arrays["mouse_name"]), date_exp=str(arrays["date_exp"]),
             source="real", events=events, behaviour=behaviour,
         )
-    except (KeyError, ValueError) as err:
-        raise DataFormatError(f"The cached session {path} is inconsistent ({err}). {fix}") from err
+    except (KeyError, ValueError, TypeError) as err:
+        raise DataFormatError(f"The cached session {path} is inconsistent "
+                              f"({type(err).__name__}: {err}). {fix}") from err
+
+
+def _identity_problem(session: Session, index: int) -> str | None:
+    """What differs between a file's session and the catalogue's row ``index`` (``None``: it
+    is that session). Fewer neurons than published are allowed (a copy keeping only some)."""
+    info = SESSIONS[index]
+    same_name = _words(session.name) == _words(info.name)
+    if same_name and session.n_trials == info.n_trials and session.n_neurons <= info.n_neurons:
+        return None
+    found = (f"{session.name} ({session.n_neurons} neurons, {session.n_trials} trials) where "
+             f"the catalogue has session {index}, {info.name} ({info.n_neurons} neurons, "
+             f"{info.n_trials} trials)")
+    other = next((i for i in SESSIONS if _words(i.name) == _words(session.name)), None)
+    if other is not None and other.index != index:
+        found += (f"; {session.name} is session {other.index}, which belongs in "
+                  f"{_part_of(other.index)[1]}: the file was probably saved under another "
+                  "part's name")
+    return found
+
+
+def _check_identities(sessions: list[Session], part: int, part_path: Path) -> None:
+    """Every session of a course file is the catalogue's session at its position."""
+    for local, session in enumerate(sessions):
+        problem = _identity_problem(session, part * SESSIONS_PER_PART + local)
+        if problem:
+            raise DataFormatError(
+                f"{part_path} holds, at position {local}, {problem}. Fix: delete it (or give it "
+                f"its right name) and call load_session again to download "
+                f"{part_path.name} from {_source_of(part_path.name)}.")
+        info = SESSIONS[part * SESSIONS_PER_PART + local]
+        if session.n_neurons < info.n_neurons:
+            _say_once(("subset", info.index), f"Note: session {info.index} ({info.name}) has "
+                      f"{session.n_neurons} of its {info.n_neurons} published neurons in "
+                      f"{part_path.name} (a reduced copy).")
 
 
 def split_course_file(part_path: str | os.PathLike[str], part: int,
-                      directory: str | os.PathLike[str]) -> list[int]:
+                      directory: str | os.PathLike[str], *, verify: bool = True) -> list[int]:
     """Split one course file into the per-session cache (done once, by :func:`load_session`).
 
     Session ``i`` of ``steinmetz_part{part}.npz`` becomes ``<directory>/steinmetz_sessions/
@@ -360,18 +431,41 @@ def split_course_file(part_path: str | os.PathLike[str], part: int,
     unicode, written to a temporary file and renamed, so an interrupted split leaves no half
     file.
 
+    Args:
+        part_path: the course file.
+        part: 0, 1 or 2.
+        directory: the data folder.
+        verify: check every session against the catalogue (mouse, date, trials; at most the
+            published number of neurons) and the file against the SHA-256 recorded in
+            ``<part_path>.sha256`` the first time (recorded then). Turn it off only for files
+            that are not the course's (benchmarks).
+
     Returns:
         The indices (0-38) of the sessions written.
+
+    Raises:
+        DataFormatError: a broken file, more than 13 sessions, a session that is not the
+            catalogue's (both are named), or a file that changed since it was first split.
+        DataFolderError: the folder is read-only or full.
     """
+    part_path, directory = Path(part_path), Path(directory)
     sessions = read_steinmetz_npz(part_path)
     if len(sessions) > SESSIONS_PER_PART:
         raise DataFormatError(f"{part_path} holds {len(sessions)} sessions, more than the course's "
-                              f"{SESSIONS_PER_PART} per file. {_fix_hint(Path(part_path))}")
+                              f"{SESSIONS_PER_PART} per file. {_fix_hint(part_path)}")
+    if verify:
+        _check_identities(sessions, part, part_path)
+        changed = files.check_recorded_sha256(part_path)
+        if changed:
+            raise DataFormatError(
+                f"{changed}. If you replaced {part_path.name} on purpose, delete "
+                f"{part_path}.sha256; otherwise {_fix_hint(part_path)[0].lower()}"
+                f"{_fix_hint(part_path)[1:]}")
     indices = []
     for local, session in enumerate(sessions):
         index = part * SESSIONS_PER_PART + local
-        arrays = _session_to_arrays(session, index, part)
-        _write_atomically(_session_path(Path(directory), index), arrays)
+        files.write_atomically(_session_path(directory, index),
+                               _session_to_arrays(session, index, part))
         indices.append(index)
     return indices
 
@@ -379,42 +473,14 @@ def split_course_file(part_path: str | os.PathLike[str], part: int,
 # =============================================================================================
 # Downloading
 # =============================================================================================
-def _probe_network(url: str, timeout: float = _PROBE_TIMEOUT_S) -> str | None:
-    """Why the host of ``url`` cannot be reached, or ``None`` when it can, within ``timeout`` s.
-
-    Name resolution has no timeout of its own, so the check runs in a daemon thread. Behind a
-    proxy (``HTTPS_PROXY``) a direct connection proves nothing, and the check is skipped.
-    """
-    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY")):
-        return None
-    host = urllib.parse.urlsplit(url).hostname or url
-    outcome: list[str | None] = []
-
-    def connect() -> None:
-        try:
-            socket.create_connection((host, 443), timeout=timeout).close()
-            outcome.append(None)
-        except OSError as err:
-            outcome.append(f"cannot reach {host} ({type(err).__name__}: {err})")
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome[0] if outcome else f"no answer from {host} within {timeout:g} s"
-
-
-def _make_downloader() -> Any:
-    """pooch's HTTP downloader with a progress bar and short timeouts (connect, read) in s."""
-    return pooch.HTTPDownloader(progressbar=True, timeout=(_CONNECT_TIMEOUT_S, _READ_TIMEOUT_S))
-
-
 def download_course_file(part: int, directory: str | os.PathLike[str], *,
                          retry: bool = True) -> Path:
     """Download ``steinmetz_part{part}.npz`` into ``directory`` unless it is already there.
 
-    pooch streams the download into a temporary file in ``directory`` and renames it only when
-    complete, so a failed or interrupted download leaves nothing behind. The course publishes no
-    checksums; :func:`read_steinmetz_npz` checks the structure instead.
+    From :func:`course_url` (osf.io, or ``$STEINMETZ_MIRROR``), after a quick check that the
+    server answers on its port. The download goes to a temporary file renamed only when
+    complete (:func:`helpers.files.download`), so a failed, cut or stalled download leaves
+    nothing behind; a server slower than 20 kB/s for a minute is given up on.
 
     Args:
         part: 0, 1 or 2.
@@ -423,37 +489,52 @@ def download_course_file(part: int, directory: str | os.PathLike[str], *,
             fail at once with the remembered reason).
 
     Raises:
-        DataUnavailableError: no internet, or the server did not deliver the file.
+        DataUnavailableError: no internet, or the server did not deliver the file (its reason
+            says which: unreachable, HTTP status, cut, stalled, too slow, not a zip).
+        DataFolderError: the folder is read-only or full.
     """
     fname = f"steinmetz_part{part}.npz"
     if fname not in COURSE_FILES:
         raise ValueError(f"part must be 0, 1 or 2, got {part!r}.")
-    directory, url = Path(directory), COURSE_FILES[fname]
+    directory, url = Path(directory), course_url(fname)
     if (directory / fname).is_file():
         return directory / fname
-    import requests  # pooch's own dependency; imported here to keep `import helpers` fast
-
-    reason = _NETWORK.failure if (_NETWORK.failure and not retry) else _probe_network(url)
-    if reason is None:
+    unreachable = _NETWORK.failure if (_NETWORK.failure and not retry) else files.probe(url)
+    if unreachable is None:
         try:
-            pooch.retrieve(url, known_hash=None, fname=fname, path=directory,
-                           downloader=_make_downloader())
-            return directory / fname
-        except requests.exceptions.RequestException as err:
-            reason = f"{type(err).__name__}: {err}"
-    _NETWORK.failure = reason
-    files = ", ".join(f"{name} ({address})" for name, address in COURSE_FILES.items())
+            return files.download(url, directory / fname, magic=b"PK")
+        except DataUnavailableError as err:
+            _NETWORK.failure = err.reason
+            raise DataUnavailableError(
+                f"Could not download {fname} from {url}: {err.reason}. "
+                f"{_manual_hint(directory)}", err.reason) from None
+    _NETWORK.failure = unreachable
+    host = urllib.parse.urlsplit(url).hostname
     raise DataUnavailableError(
-        f"Could not download {fname} from {url}: {reason}. There seems to be no internet "
-        "connection (or osf.io is down). Set the environment variable STEINMETZ_SOURCE=simulated "
-        f"to work with simulated data, or download the files by hand into {directory}: {files}.",
-        reason=reason,
-    )
+        f"Could not download {fname} from {url}: {unreachable}. There seems to be no internet "
+        f"connection (or {host} is down). {_manual_hint(directory)}", reason=unreachable)
+
+
+def _manual_hint(directory: Path) -> str:
+    listed = ", ".join(f"{name} ({course_url(name)})" for name in COURSE_FILES)
+    return ("Set the environment variable STEINMETZ_SOURCE=simulated to work with simulated "
+            f"data, set {MIRROR_VARIABLE} to a server holding the files, or download them by "
+            f"hand into {directory}: {listed}.")
 
 
 # =============================================================================================
 # Loading a session
 # =============================================================================================
+_SAID: set = set()  # the once-per-process notices already printed
+
+
+def _say_once(key: tuple, line: str) -> None:
+    """Print ``line`` unless a line with the same ``key`` was printed in this process."""
+    if key not in _SAID:
+        _SAID.add(key)
+        print(line)
+
+
 def _cache_format(path: Path) -> int | None:
     """The format number of a cached session file (``None`` when it cannot be read: the
     load then reports the damaged file)."""
@@ -475,19 +556,26 @@ def _load_real(index: int, directory: Path, *, retry: bool) -> Session:
         if not path.is_file() or index not in written:
             raise DataFormatError(f"{part_path} holds sessions {written} but not session {index}. "
                                   f"{_fix_hint(part_path)}")
-    return _session_from_cache(path)
+    return _session_from_cache(path, index)
+
+
+_FOLDER_BRIEF = {"data folder full": "folder full", "data folder read-only": "folder read-only",
+                 "data folder not writable": "no write access",
+                 "data folder not readable": "no read access"}
 
 
 def _in_brief(reason: str) -> str:
-    """A download failure in two words, for one-line notices (no exception text)."""
-    return "no internet" if "reach" in reason or "answer" in reason else "download failed"
+    """A failure in a few words, for one-line notices (no exception text)."""
+    if reason.startswith("data folder"):
+        return _FOLDER_BRIEF.get(reason, "folder error")
+    unreachable = reason.startswith(("cannot reach", "no answer from"))  # files.probe's words
+    return "no internet" if unreachable else "download failed"
 
 
 def _fallback_notice(index: int, reason: str) -> str:
     """One short line: which session is simulated and why (no paths, no exception text)."""
-    why = _in_brief(reason)
-    return (f"Note: SIMULATED session {index} ({SESSIONS[index].name}), {why}; "
-            "see helpers.available_source().")  # <= 100 characters for every session
+    return (f"SIMULATED from session {index} ({SESSIONS[index].name}), "
+            f"{_in_brief(reason)}; see helpers.available_source().")
 
 
 def load_session(session: int | str, *, source: str = "auto",
@@ -504,11 +592,13 @@ def load_session(session: int | str, *, source: str = "auto",
             do not matter).
         source: ``"real"`` (download if needed; fail without internet), ``"simulated"`` (the
             stand-in of :func:`simulated_session`), or ``"auto"``: real data when cached or
-            downloadable, else the simulation with a printed notice saying why. The environment
-            variable ``STEINMETZ_SOURCE`` overrides this argument.
+            downloadable, else the simulation with a printed notice saying why (also when the
+            data folder is read-only or full). The environment variable ``STEINMETZ_SOURCE``
+            overrides this argument.
         data_dir: where the data live (default: :func:`data_dir`).
-        verbose: print a line saying which source was used (the fallback notice always prints;
-            it is printed rather than warned so that the book's ``-W`` build keeps working).
+        verbose: print a line saying which source was used. Each such line, and the fallback
+            notice (printed even when not verbose), appears once per process and source, not
+            once per session of a loop; ``session.source`` says what each session is.
 
     Returns:
         A :class:`Session`; ``session.source`` says ``"real"`` or ``"simulated"``.
@@ -516,7 +606,10 @@ def load_session(session: int | str, *, source: str = "auto",
     Raises:
         ValueError: unknown session or source.
         DataUnavailableError: ``source="real"`` and the download failed (a ``ConnectionError``).
-        DataFormatError: a cached file is corrupted; the message says which file to delete.
+        DataFolderError: ``source="real"`` and the data folder is read-only, full or unreadable
+            (an ``OSError`` naming the folder, the space needed and ``STEINMETZ_DATA_DIR``).
+        DataFormatError: a file is corrupted or holds another session than its name says; the
+            message says which file to delete.
     """
     chosen = _resolve_source(source)
     directory = _folder(data_dir)
@@ -524,18 +617,20 @@ def load_session(session: int | str, *, source: str = "auto",
     if chosen == "simulated":
         if verbose:
             why = "STEINMETZ_SOURCE" if os.environ.get("STEINMETZ_SOURCE") else "source"
-            print(f"Using simulated data for session {index} ({SESSIONS[index].name}): "
-                  f"{why}='simulated'.")
+            _say_once(("simulated", why), f"Using simulated data ({why}='simulated'), from "
+                      f"session {index} ({SESSIONS[index].name}) on; said once per process.")
         return simulated_session(index)
     try:
         result = _load_real(index, directory, retry=chosen == "real")
-    except DataUnavailableError as err:
+    except (DataUnavailableError, DataFolderError) as err:
         if chosen == "real":
             raise
-        print(_fallback_notice(index, err.reason))
+        _say_once(("fallback", _in_brief(err.reason)), _fallback_notice(index, err.reason))
         return simulated_session(index)
     if verbose:
-        print(f"Loaded real session {index} ({result.name}) from the cache in {_shown(directory)}.")
+        where = _shown(directory)
+        _say_once(("real", directory), f"Loaded real session {index} ({result.name}) from the "
+                  f"cache{f' in {where}' if where else ''}; later loads are silent.")
         if isinstance(session, str) and _words(session) != _words(result.name):
             print(f"Note: the course file names session {index} {result.name!r}.")
     return result
@@ -545,7 +640,8 @@ def available_source(session: int | str = EXAMPLE_SESSION, *,
                      data_dir: str | os.PathLike[str] | None = None) -> str:
     """Which source :func:`load_session` will use for ``session``, and why, in one line.
 
-    Downloads nothing; it checks the cache and, if needed, whether osf.io answers (seconds).
+    Downloads nothing; it checks the cache and, if needed, whether the server (osf.io or
+    ``$STEINMETZ_MIRROR``) answers (seconds).
     """
     chosen = _resolve_source("auto")
     directory = _folder(data_dir)
@@ -553,14 +649,17 @@ def available_source(session: int | str = EXAMPLE_SESSION, *,
     if chosen == "simulated":
         return "simulated (STEINMETZ_SOURCE=simulated)"
     part, fname = _part_of(index)
+    where = _shown(directory) or "the data folder"
     if _session_path(directory, index).is_file() or (directory / fname).is_file():
-        return f"real (cached in {_shown(directory)})"
-    _NETWORK.failure = _NETWORK.failure or _probe_network(COURSE_FILES[fname])
+        return f"real (cached in {where})"
+    url = course_url(fname)
+    host = urllib.parse.urlsplit(url).hostname
+    _NETWORK.failure = _NETWORK.failure or files.probe(url)
     if _NETWORK.failure is None:
-        return f"real (downloaded from osf.io into {_shown(directory)} on first use)"
+        return f"real (downloaded from {host} into {where} on first use)"
     if chosen == "real":
         return f"real requested (STEINMETZ_SOURCE=real), but {_in_brief(_NETWORK.failure)}"
-    return f"simulated ({_in_brief(_NETWORK.failure)}; real data once osf.io can be reached)"
+    return f"simulated ({_in_brief(_NETWORK.failure)}; real data once {host} can be reached)"
 
 
 def _cached_summary(path: Path) -> dict[str, Any] | None:
@@ -589,12 +688,16 @@ def _words(name: str) -> list[str]:
     return name.lower().replace("_", " ").split()
 
 
-def _shown(path: Path) -> str:
-    """A path as a reader should see it: relative to the working folder or to ``~``."""
-    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
-        if path.is_relative_to(base):
-            return prefix + str(path.relative_to(base))
-    return str(path)
+def _shown(path: Path) -> str | None:
+    """A path as a reader should see it, never absolute: relative to the working folder (at
+    most two ``..``) or to ``~``; ``None`` when neither is short."""
+    cwd = Path.cwd()
+    if path.is_relative_to(cwd):
+        return str(path.relative_to(cwd))
+    if path.is_relative_to(Path.home()):
+        return "~/" + str(path.relative_to(Path.home()))
+    relative = os.path.relpath(path, cwd)
+    return relative if relative.split(os.sep).count("..") <= 2 else None
 
 
 def list_sessions(*, source: str = "auto",

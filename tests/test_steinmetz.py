@@ -1,27 +1,30 @@
 """Tests for helpers.steinmetz: the course-file reader, the cache, downloads, load_session,
 list_sessions and available_source.
 
-Real data are never downloaded here: a small file in the course's exact format is written to a
-temporary folder, and the network is replaced by fakes (monkeypatch).
+Real data are never downloaded here: small files in the course's exact format (few neurons,
+the catalogue's trials) are written to a temporary folder and served, where a download is
+tested, by a real HTTP server on 127.0.0.1 (``course_server`` in conftest.py) through
+``STEINMETZ_MIRROR``; "no internet" is a fake probe (monkeypatch).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 
-from helpers import steinmetz, surrogate
+from helpers import files, steinmetz, surrogate
 from helpers.catalogue import SESSIONS
+from helpers.files import DataFolderError, DataUnavailableError
 from helpers.session import OTHER_REGION, REGION_GROUPS
 from helpers.steinmetz import (
     DataFormatError,
-    DataUnavailableError,
     list_sessions,
     load_session,
     read_steinmetz_npz,
@@ -31,9 +34,13 @@ AREAS = np.array(["VISp", " TT", "LGd", "root", "CA1", "MOs", "TH", "VISam"])
 
 
 # --------------------------------------------------------------------------- fixtures
-def course_entry(seed: int, mouse: str, date: str, n_neurons: int = 8, n_trials: int = 12,
+def course_entry(seed: int, mouse: str, date: str, n_neurons: int = 8, n_trials: int | None = None,
                  n_bins: int = 250) -> dict:
-    """One session dict exactly as in the course's files (extra keys included)."""
+    """One session dict exactly as in the course's files (extra keys included); as many trials
+    as the catalogue gives a session of that name (12 for other names)."""
+    if n_trials is None:
+        known = [info.n_trials for info in SESSIONS if info.name == f"{mouse} {date}"]
+        n_trials = known[0] if known else 12
     rng = np.random.default_rng(seed)
     n = (n_trials, 1)
     return {
@@ -67,11 +74,19 @@ def write_course_file(path: Path, entries: list[dict]) -> Path:
     return path
 
 
+def catalogue_entry(index: int, seed: int | None = None, **sizes) -> dict:
+    """The course dict of session ``index`` with the catalogue's name and trials."""
+    info = SESSIONS[index]
+    return course_entry(index if seed is None else seed, info.mouse_name, info.date_exp, **sizes)
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    """No forced source, no remembered network failure, no simulated session in memory."""
-    monkeypatch.delenv("STEINMETZ_SOURCE", raising=False)
-    monkeypatch.delenv("STEINMETZ_DATA_DIR", raising=False)
+    """No forced source or mirror, no remembered network failure or notice, no simulated
+    session in memory."""
+    for name in ("STEINMETZ_SOURCE", "STEINMETZ_DATA_DIR", "STEINMETZ_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(steinmetz, "_SAID", set())
     monkeypatch.setattr(steinmetz._NETWORK, "failure", None)
     monkeypatch.setattr(surrogate, "_last_simulated", {})
 
@@ -79,7 +94,7 @@ def clean_environment(monkeypatch):
 @pytest.fixture
 def part0(tmp_path) -> Path:
     """steinmetz_part0.npz with sessions 0 and 1 (Cori), in the course's format."""
-    entries = [course_entry(0, "Cori", "2016-12-14"), course_entry(1, "Cori", "2016-12-17", 6, 9)]
+    entries = [course_entry(0, "Cori", "2016-12-14"), course_entry(1, "Cori", "2016-12-17", 6)]
     return write_course_file(tmp_path / "steinmetz_part0.npz", entries)
 
 
@@ -92,7 +107,7 @@ def offline(monkeypatch) -> list[str]:
         probed.append(url)
         return "cannot reach osf.io (gaierror: no such host)"
 
-    monkeypatch.setattr(steinmetz, "_probe_network", probe)
+    monkeypatch.setattr(files, "probe", probe)
     return probed
 
 
@@ -122,16 +137,16 @@ def test_read_course_file(part0):
     assert [s.name for s in sessions] == ["Cori 2016-12-14", "Cori 2016-12-17"]
     first, raw = sessions[0], course_entry(0, "Cori", "2016-12-14")
     assert first.source == "real" and first.truth is None
-    assert first.spikes.shape == (8, 12, 250) and first.spikes.dtype == np.uint8
+    assert first.spikes.shape == (8, 214, 250) and first.spikes.dtype == np.uint8
     np.testing.assert_array_equal(first.spikes, raw["spks"])
     assert first.brain_area[1] == "TT" and first.region[1] == "other ctx"  # " TT" stripped
     np.testing.assert_array_equal(first.response, raw["response"])
     assert first.feedback_type.dtype == np.int64
     assert set(first.events) == {"gocue", "response_time", "feedback_time"}
     np.testing.assert_allclose(first.events["gocue"], raw["gocue"][:, 0])
-    assert first.events["gocue"].shape == (12,)
+    assert first.events["gocue"].shape == (214,)
     assert first.bin_size == 0.01 and first.stim_onset == 0.5
-    assert sessions[1].spikes.shape == (6, 9, 250)
+    assert sessions[1].spikes.shape == (6, 251, 250)
 
 
 def test_read_float_counts_become_uint8(tmp_path):
@@ -200,8 +215,8 @@ def test_read_missing_key(tmp_path):
     ("spks", np.zeros((8, 12)), "spks must be"),
     ("spks", np.full((8, 12, 250), 0.5), "whole spike counts"),
     ("spks", -np.ones((8, 12, 250)), "non-negative"),
-    ("feedback_type", np.zeros(12), "feedback_type must contain only"),
-    ("response", np.full(12, 0.5), "response must contain only"),
+    ("feedback_type", np.zeros(214), "feedback_type must contain only"),
+    ("response", np.full(214, 0.5), "response must contain only"),
 ])
 def test_read_inconsistent(tmp_path, key, value, message):
     entry = course_entry(0, "Cori", "2016-12-14")
@@ -221,14 +236,18 @@ def test_load_real_from_local_file(part0):
     for name in ("brain_area", "contrast_left", "contrast_right", "feedback_type", "response"):
         np.testing.assert_array_equal(getattr(session, name), getattr(expected, name))
     np.testing.assert_allclose(session.events["feedback_time"], expected.events["feedback_time"])
-    # split once, both sessions, without pickles and without temporary files
-    assert files_in(directory) == ["steinmetz_part0.npz", "steinmetz_sessions/session_00.npz",
+    # split once, both sessions, without pickles and without temporary files; the course
+    # file's SHA-256 recorded beside it
+    assert files_in(directory) == ["steinmetz_part0.npz", "steinmetz_part0.npz.sha256",
+                                   "steinmetz_sessions/session_00.npz",
                                    "steinmetz_sessions/session_01.npz"]
     with np.load(directory / "steinmetz_sessions/session_01.npz", allow_pickle=False) as npz:
-        assert npz["brain_area"].dtype.kind == "U" and npz["spikes"].shape == (6, 9, 250)
+        assert npz["brain_area"].dtype.kind == "U" and npz["spikes"].shape == (6, 251, 250)
+    record = (directory / "steinmetz_part0.npz.sha256").read_text()
+    assert record == f"{files.sha256_of(part0)}  steinmetz_part0.npz\n"
     part0.unlink()  # later loads never need the big file again
     again = load_session("cori  2016-12-17", source="real", data_dir=directory)
-    assert again.spikes.shape == (6, 9, 250)
+    assert again.spikes.shape == (6, 251, 250)
 
 
 def test_load_real_session_not_in_file(part0):
@@ -236,17 +255,79 @@ def test_load_real_session_not_in_file(part0):
         load_session(2, source="real", data_dir=part0.parent)
 
 
-def test_real_names_from_cache_win(tmp_path):
-    write_course_file(tmp_path / "steinmetz_part0.npz", [course_entry(0, "Cori", "2016-12-15")])
-    load_session(0, source="real", data_dir=tmp_path, verbose=False)
-    assert load_session("Cori 2016-12-15", source="real", data_dir=tmp_path).name == (
-        "Cori 2016-12-15")
+def test_a_mislabelled_course_file_is_refused_naming_both_sessions(tmp_path):
+    """Part 1's content saved as steinmetz_part0.npz (as a manual download may be)."""
+    part1 = [catalogue_entry(index) for index in (13, 14)]
+    write_course_file(tmp_path / "steinmetz_part0.npz", part1)
+    with pytest.raises(DataFormatError) as error:
+        load_session(0, source="real", data_dir=tmp_path)
+    message = str(error.value)
+    assert "Lederberg 2017-12-07" in message and "Cori 2016-12-14" in message
+    assert "session 13, which belongs in steinmetz_part1.npz" in message
+    assert "delete it" in message
+    assert files_in(tmp_path) == ["steinmetz_part0.npz"]  # nothing cached, nothing recorded
+
+
+@pytest.mark.parametrize("change, found", [
+    ({"date": "2016-12-15", "n_trials": 214}, "Cori 2016-12-15 (8 neurons, 214 trials)"),
+    ({"n_trials": 200}, "Cori 2016-12-14 (8 neurons, 200 trials)"),
+    ({"n_neurons": 735}, "Cori 2016-12-14 (735 neurons, 214 trials)"),
+])
+def test_a_session_unlike_its_catalogue_row_is_refused(tmp_path, change, found):
+    entry = course_entry(0, "Cori", change.pop("date", "2016-12-14"), n_bins=20, **change)
+    write_course_file(tmp_path / "steinmetz_part0.npz", [entry])
+    with pytest.raises(DataFormatError, match="at position 0, " + found.replace("(", r"\(")
+                       .replace(")", r"\)") + r" where the catalogue has session 0, Cori "
+                       r"2016-12-14 \(734 neurons, 214 trials\)"):
+        load_session(0, source="real", data_dir=tmp_path)
+
+
+def test_a_copy_with_fewer_neurons_loads_with_a_note(part0, capsys):
+    session = load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    assert session.n_neurons == 8
+    out = capsys.readouterr().out
+    assert "Note: session 0 (Cori 2016-12-14) has 8 of its 734 published neurons" in out
+    load_session(1, source="real", data_dir=part0.parent, verbose=False)
+    assert "session 0" not in capsys.readouterr().out  # said once
+
+
+def test_a_renamed_cache_file_is_refused(part0):
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    cache = part0.parent / "steinmetz_sessions"
+    (cache / "session_01.npz").unlink()
+    (cache / "session_00.npz").rename(cache / "session_01.npz")
+    part0.unlink()
+    with pytest.raises(DataFormatError, match="session_01.npz holds session 0 \\(Cori "
+                       "2016-12-14\\), not session 1 \\(Cori 2016-12-17\\).*Delete"):
+        load_session(1, source="real", data_dir=part0.parent)
+
+
+def test_a_course_file_that_changed_since_its_first_split_is_refused(part0):
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    (part0.parent / "steinmetz_sessions" / "session_00.npz").unlink()  # rebuilt from the file
+    write_course_file(part0, [course_entry(7, "Cori", "2016-12-14")])  # same names, new content
+    with pytest.raises(DataFormatError, match="steinmetz_part0.npz changed since it was first "
+                       "used.*delete .*steinmetz_part0.npz.sha256"):
+        load_session(0, source="real", data_dir=part0.parent)
+    (part0.parent / "steinmetz_part0.npz.sha256").unlink()  # replaced on purpose
+    assert load_session(0, source="real", data_dir=part0.parent).n_trials == 214
+
+
+def test_a_bad_cached_bin_size_is_a_data_format_error(part0):
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    cached = part0.parent / "steinmetz_sessions" / "session_00.npz"
+    with np.load(cached) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["bin_size"] = np.array([0.01, 0.02])
+    np.savez(cached, **arrays)
+    with pytest.raises(DataFormatError, match="session_00.npz is inconsistent.*Delete"):
+        load_session(0, source="real", data_dir=part0.parent)
 
 
 def test_a_differently_written_name_prints_no_note(part0, capsys):
     load_session(" CORI_2016-12-17 ", source="real", data_dir=part0.parent)
     out = capsys.readouterr().out
-    assert "Loaded real session 1 (Cori 2016-12-17)" in out and "Note" not in out
+    assert "Loaded real session 1 (Cori 2016-12-17)" in out and "Note: the" not in out
 
 
 def test_corrupted_cache_file(part0):
@@ -270,7 +351,7 @@ def test_cache_from_other_version_without_course_file(part0, monkeypatch):
     load_session(0, source="real", data_dir=part0.parent)
     part0.unlink()
     monkeypatch.setattr(steinmetz, "_CACHE_FORMAT", 99)
-    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: "cannot reach")
+    monkeypatch.setattr(files, "probe", lambda url, timeout=5.0: "cannot reach")
     with pytest.raises(DataUnavailableError):
         load_session(0, source="real", data_dir=part0.parent)
     cached = part0.parent / "steinmetz_sessions" / "session_00.npz"
@@ -283,15 +364,15 @@ def test_behaviour_read_from_course_file_and_cached(part0):
     raw = course_entry(0, "Cori", "2016-12-14")
     first = read_steinmetz_npz(part0)[0]
     assert set(first.behaviour) == {"wheel", "pupil"}  # face and licks absent in this file
-    assert first.behaviour["wheel"].shape == (12, 250)  # (1, trials, bins) -> (trials, bins)
+    assert first.behaviour["wheel"].shape == (214, 250)  # (1, trials, bins) -> (trials, bins)
     np.testing.assert_array_equal(first.behaviour["wheel"], raw["wheel"][0])
-    assert first.behaviour["pupil"].shape == (12, 250, 3)
+    assert first.behaviour["pupil"].shape == (214, 250, 3)
     np.testing.assert_allclose(first.behaviour["pupil"][..., 2], raw["pupil"][2], rtol=1e-6)
     cached = load_session(0, source="real", data_dir=part0.parent, verbose=False)
     again = load_session(0, source="real", data_dir=part0.parent, verbose=False)  # from cache
     for session in (cached, again):
         np.testing.assert_array_equal(session.behaviour["wheel"], raw["wheel"][0])
-        assert session.behaviour["pupil"].shape == (12, 250, 3)
+        assert session.behaviour["pupil"].shape == (214, 250, 3)
     with np.load(part0.parent / "steinmetz_sessions" / "session_00.npz",
                  allow_pickle=False) as npz:
         assert "behaviour_wheel" in npz.files
@@ -317,47 +398,112 @@ def test_interrupted_split_leaves_no_file(part0, monkeypatch):
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(KeyboardInterrupt):
         load_session(0, source="real", data_dir=part0.parent)
-    assert files_in(part0.parent) == ["steinmetz_part0.npz"]
-
-
-def test_cache_refuses_object_arrays(tmp_path):
-    with pytest.raises(TypeError, match="pickle"):
-        steinmetz._write_atomically(tmp_path / "x.npz", {"a": np.array([{}], dtype=object)})
-    assert files_in(tmp_path) == []
+    assert files_in(part0.parent) == ["steinmetz_part0.npz", "steinmetz_part0.npz.sha256"]
 
 
 # --------------------------------------------------------------------------- downloading
-def test_download_then_cached(tmp_path, monkeypatch):
-    calls = []
+@pytest.fixture
+def mirror(course_server, monkeypatch):
+    """STEINMETZ_MIRROR -> a local HTTP server holding a small steinmetz_part0.npz (sessions 0
+    and 1); returns the server (its ``files`` and ``modes`` can be changed by the test)."""
+    with io.BytesIO() as buffer:
+        dat = np.empty(2, dtype=object)
+        dat[:] = [catalogue_entry(0, n_bins=40), catalogue_entry(1, n_bins=40)]
+        np.savez(buffer, dat=dat)
+        course_server.files["steinmetz_part0.npz"] = buffer.getvalue()
+    monkeypatch.setenv("STEINMETZ_MIRROR", course_server.url + "/course/")
+    return course_server
 
-    def retrieve(url, known_hash, fname, path, downloader):
-        calls.append(url)
-        assert downloader.kwargs["timeout"][0] <= 10 and downloader.progressbar
-        write_course_file(Path(path) / fname, [course_entry(0, "Cori", "2016-12-14")])
-        return str(Path(path) / fname)
 
-    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
-    monkeypatch.setattr(steinmetz.pooch, "retrieve", retrieve)
+def test_the_mirror_serves_the_course_files(tmp_path, mirror, capsys):
+    assert steinmetz.course_url("steinmetz_part2.npz") == f"{mirror.url}/course/steinmetz_part2.npz"
+    assert steinmetz.available_source(0, data_dir=tmp_path).startswith(
+        "real (downloaded from 127.0.0.1 into")
     session = load_session("Cori 2016-12-14", data_dir=tmp_path)  # auto
-    assert session.source == "real" and calls == ["https://osf.io/agvxh/download"]
-    load_session(0, source="real", data_dir=tmp_path)
-    assert len(calls) == 1
+    assert session.source == "real" and session.spikes.shape == (8, 214, 40)
+    assert mirror.requests == ["/course/steinmetz_part0.npz"]
+    load_session(1, source="real", data_dir=tmp_path)  # from the cache: no second download
+    assert len(mirror.requests) == 1
+    assert not [name for name in files_in(tmp_path) if "download" in name or "tmp" in name]
 
 
-def test_failed_download_real_raises_and_leaves_nothing(tmp_path, monkeypatch):
-    def broken_downloader(url, output_file, pooch_instance):
-        Path(output_file).write_bytes(b"PK\x03\x04 the first bytes")  # then the line drops
-        raise requests.exceptions.ConnectionError("connection reset by peer")
+@pytest.mark.parametrize("value", ["ftp://lab/steinmetz", "lab-server/steinmetz"])
+def test_a_mirror_that_is_not_a_web_address_is_refused(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("STEINMETZ_MIRROR", value)
+    with pytest.raises(ValueError, match="STEINMETZ_MIRROR=.*not an http:// or https:// URL"):
+        load_session(0, source="real", data_dir=tmp_path)
 
-    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
-    monkeypatch.setattr(steinmetz, "_make_downloader", lambda: broken_downloader)
-    with pytest.raises(DataUnavailableError) as info:
-        load_session(11, source="real", data_dir=tmp_path)
-    assert isinstance(info.value, ConnectionError)
-    message = str(info.value)
-    assert "steinmetz_part0.npz" in message and "connection reset" in message
-    assert "STEINMETZ_SOURCE=simulated" in message and str(tmp_path) in message
-    assert files_in(tmp_path) == []  # pooch's temporary file is gone
+
+@pytest.mark.parametrize("mode, reason", [
+    ("missing", "the server answered HTTP 404 Not Found"),
+    ("truncated", "the transfer was cut|the transfer failed"),
+    ("html", "something else than the expected file .*<!DOCTYPE html>"),
+])
+def test_download_failures_are_named_and_leave_nothing(tmp_path, mirror, mode, reason):
+    if mode == "missing":
+        mirror.files.clear()
+    else:
+        mirror.modes["steinmetz_part0.npz"] = mode
+    with pytest.raises(DataUnavailableError, match=reason) as error:
+        load_session(0, source="real", data_dir=tmp_path)
+    assert isinstance(error.value, ConnectionError)
+    message = str(error.value)
+    assert "steinmetz_part0.npz" in message and "no internet" not in message
+    assert "STEINMETZ_SOURCE=simulated" in message and "STEINMETZ_MIRROR" in message
+    assert files_in(tmp_path) == []  # the temporary file is gone
+
+
+def test_a_stalled_server_fails_after_the_read_timeout(tmp_path, mirror, monkeypatch):
+    monkeypatch.setattr(files, "READ_TIMEOUT_S", 0.5)
+    mirror.modes["steinmetz_part0.npz"] = "stalled"
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError, match="no data .*timed out"):
+        load_session(0, source="real", data_dir=tmp_path)
+    assert time.perf_counter() - start < 5 and files_in(tmp_path) == []
+
+
+def test_a_trickling_server_fails_on_the_minimum_throughput(tmp_path, mirror, monkeypatch):
+    """A byte every 0.1 s never trips the read timeout; the throughput floor stops it."""
+    monkeypatch.setattr(files, "RATE_WINDOW_S", 0.5)
+    mirror.modes["steinmetz_part0.npz"] = "trickle"
+    with pytest.raises(DataUnavailableError, match="too slow: 0.0 kB/s over the last"):
+        load_session(0, source="real", data_dir=tmp_path)
+    assert files_in(tmp_path) == []
+
+
+def test_auto_falls_back_when_the_download_fails(tmp_path, mirror, fake_simulation, capsys):
+    mirror.files.clear()
+    assert load_session(0, data_dir=tmp_path).source == "simulated"
+    assert "download failed" in capsys.readouterr().out
+
+
+def test_downloaded_and_cached_files_are_readable_by_others(tmp_path, mirror):
+    old = os.umask(0o022)
+    try:
+        load_session(0, source="real", data_dir=tmp_path, verbose=False)
+    finally:
+        os.umask(old)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+def test_two_processes_load_one_uncached_session(tmp_path, mirror):
+    code = ("from helpers.steinmetz import load_session; "
+            f"s = load_session(1, source='real', data_dir={str(tmp_path)!r}, verbose=False); "
+            "print(s.name, s.spikes.sum())")
+    env = {**os.environ, "HELPERS_PROGRESS": "off"}
+    loaders = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outputs = [loader.communicate(timeout=120) for loader in loaders]
+    assert [loader.returncode for loader in loaders] == [0, 0], outputs
+    names = [out.strip().splitlines()[-1] for out, _ in outputs]
+    assert names[0] == names[1] and names[0].startswith("Cori 2016-12-17")
+    assert files_in(tmp_path) == ["steinmetz_part0.npz", "steinmetz_part0.npz.sha256",
+                                  "steinmetz_sessions/session_00.npz",
+                                  "steinmetz_sessions/session_01.npz"]
+    assert load_session(1, source="real", data_dir=tmp_path).spikes.sum() == int(
+        names[0].split()[-1])
 
 
 def test_real_without_network(tmp_path, offline):
@@ -370,11 +516,11 @@ def test_auto_falls_back_once(tmp_path, offline, fake_simulation, capsys):
     session = load_session("Lederberg 2017-12-05", data_dir=tmp_path)
     assert session.source == "simulated" and fake_simulation == [11]
     banner = capsys.readouterr().out
-    assert "SIMULATED session 11 (Lederberg 2017-12-05)" in banner
+    assert "SIMULATED from session 11 (Lederberg 2017-12-05)" in banner
     assert "no internet" in banner
-    load_session(12, data_dir=tmp_path)
+    assert load_session(12, data_dir=tmp_path).source == "simulated"
     assert len(offline) == 1  # the failure is remembered: no second attempt
-    assert "SIMULATED" in capsys.readouterr().out
+    assert capsys.readouterr().out == ""  # and the notice is not repeated in a loop
     with pytest.raises(DataUnavailableError):  # an explicit request for real data still tries
         load_session(12, source="real", data_dir=tmp_path)
     assert len(offline) == 2
@@ -396,36 +542,91 @@ def test_download_course_file_bad_part(tmp_path):
         steinmetz.download_course_file(3, tmp_path)
 
 
-def test_probe_is_bounded():
-    start = time.perf_counter()
-    reason = steinmetz._probe_network("https://10.255.255.1/", timeout=0.5)  # unroutable address
-    assert time.perf_counter() - start < 3
-    assert reason is None or "10.255.255.1" in reason
+# --------------------------------------------------------------------------- the data folder
+def test_a_full_data_folder_is_named_with_the_space_needed(part0, monkeypatch, fake_simulation,
+                                                           capsys):
+    def full(file, **arrays):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full)
+    with pytest.raises(DataFolderError) as error:
+        load_session(0, source="real", data_dir=part0.parent)
+    message = str(error.value)
+    assert f"data folder {part0.parent / 'steinmetz_sessions'}: data folder full" in message
+    assert "about 1 GB per course file" in message and "STEINMETZ_DATA_DIR" in message
+    assert isinstance(error.value, OSError)
+    assert load_session(0, data_dir=part0.parent).source == "simulated"  # auto falls back
+    assert "folder full" in capsys.readouterr().out
+    assert not [name for name in files_in(part0.parent) if name.endswith(".tmp")]
 
 
-def test_probe_gives_up_on_a_hanging_lookup(monkeypatch):
-    def hang(address, timeout=None):  # e.g. a DNS server that never answers
-        time.sleep(2)
-        raise OSError("too late")
+@pytest.fixture
+def mounted(tmp_path):
+    """mount(options) -> a fresh tmpfs folder mounted with those options (root only; skipped
+    where mounting is not allowed, e.g. in an unprivileged container)."""
+    mounts = []
 
-    monkeypatch.setattr(steinmetz.socket, "create_connection", hang)
-    start = time.perf_counter()
-    assert steinmetz._probe_network("https://osf.io/x", timeout=0.2) == (
-        "no answer from osf.io within 0.2 s")
-    assert time.perf_counter() - start < 1
+    def mount(options: str) -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        target = tmp_path / f"mount{len(mounts)}"
+        target.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+                                capture_output=True, text=True)
+        if result.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounts.append(target)
+        return target
+
+    yield mount
+    for target in mounts:
+        subprocess.run(["umount", str(target)], check=False)
 
 
-def test_probe_reports_refused_connection(monkeypatch):
-    def refuse(address, timeout=None):
-        raise ConnectionRefusedError("refused")
+def test_a_really_full_disk_is_reported_and_leaves_nothing(mirror, mounted, fake_simulation,
+                                                            capsys):
+    folder = mounted("size=64k")  # far smaller than the course file the mirror serves
+    with pytest.raises(DataFolderError, match="data folder full.*about 1 GB per course file"):
+        load_session(0, source="real", data_dir=folder)
+    assert files_in(folder) == []
+    assert load_session(0, data_dir=folder).source == "simulated"
+    assert "folder full" in capsys.readouterr().out
 
-    monkeypatch.setattr(steinmetz.socket, "create_connection", refuse)
-    assert "cannot reach osf.io (ConnectionRefusedError" in steinmetz._probe_network("https://osf.io/x")
+
+def test_a_read_only_data_folder_is_reported(mirror, tmp_path, mounted, fake_simulation, capsys):
+    if os.geteuid() == 0:
+        folder = mounted("ro,size=64k")  # root writes through permissions: use a ro mount
+    else:
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o555)
+    with pytest.raises(DataFolderError, match="(read-only|not writable).*STEINMETZ_DATA_DIR"):
+        load_session(0, source="real", data_dir=folder)
+    assert load_session(0, data_dir=folder).source == "simulated"
+    assert "SIMULATED from session 0" in capsys.readouterr().out
 
 
-def test_probe_skipped_behind_proxy(monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
-    assert steinmetz._probe_network("https://osf.io/agvxh/download") is None
+def test_orphaned_temporary_files_are_cleaned(part0):
+    cache = part0.parent / "steinmetz_sessions"
+    cache.mkdir()
+    orphan, fresh = cache / ".session_00-abc.tmp", cache / ".session_00-def.tmp"
+    for path in (orphan, fresh):
+        path.write_bytes(b"half")
+    os.utime(orphan, (time.time() - 7200, time.time() - 7200))
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+    assert not orphan.exists() and fresh.exists()  # another process may still write that one
+
+
+def test_an_unreadable_cache_file_is_a_permission_problem(part0, monkeypatch):
+    load_session(0, source="real", data_dir=part0.parent, verbose=False)
+
+    def forbidden(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(np, "load", forbidden)
+    with pytest.raises(DataFolderError, match="Cannot read .*session_00.npz: permission denied"
+                       ".*chmod a\\+r.*STEINMETZ_DATA_DIR") as error:
+        load_session(0, source="real", data_dir=part0.parent)
+    assert "corrupted" not in str(error.value) and "is unreadable" not in str(error.value)
 
 
 # --------------------------------------------------------------------------- sources
@@ -467,10 +668,24 @@ def test_describe_data_dir_hides_absolute_paths_where_it_can(tmp_path, monkeypat
     monkeypatch.chdir(work)
     assert steinmetz.describe_data_dir(work / "data") == "data"
     assert steinmetz.describe_data_dir(home / ".cache" / "steinmetz") == "~/.cache/steinmetz"
-    outside = tmp_path / "shared" / "cache"
-    assert steinmetz.describe_data_dir(outside) == str(outside)  # nothing shorter is true
+    assert steinmetz.describe_data_dir(tmp_path / "elsewhere" / "data") == "../data"
+    outside = Path("/") / "srv" / "shared" / "steinmetz"  # neither near the working folder nor ~
+    assert steinmetz.describe_data_dir(outside) == "a folder named 'steinmetz'"
+    monkeypatch.setenv("STEINMETZ_DATA_DIR", str(outside))
+    assert steinmetz.describe_data_dir() == "$STEINMETZ_DATA_DIR"
     monkeypatch.setenv("STEINMETZ_DATA_DIR", str(work / "cache"))
     assert steinmetz.describe_data_dir() == "cache"
+
+
+def test_no_absolute_path_is_printed_when_loading(part0, monkeypatch, capsys):
+    deep = part0.parent / "a" / "b" / "c"  # the data folder is three levels up: not shown
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    monkeypatch.setenv("HOME", "/nonexistent-home")
+    load_session(0, source="real", data_dir=part0.parent)
+    out = capsys.readouterr().out
+    assert "Loaded real session 0 (Cori 2016-12-14) from the cache;" in out
+    assert str(part0.parent) not in out
 
 
 def test_available_source(part0, monkeypatch, offline):
@@ -490,7 +705,7 @@ def test_available_source(part0, monkeypatch, offline):
 
 
 def test_available_source_online(tmp_path, monkeypatch):
-    monkeypatch.setattr(steinmetz, "_probe_network", lambda url, timeout=5.0: None)
+    monkeypatch.setattr(files, "probe", lambda url, timeout=5.0: None)
     assert steinmetz.available_source(5, data_dir=tmp_path).startswith("real (downloaded from")
     assert files_in(tmp_path) == []  # nothing was downloaded
 
@@ -523,7 +738,7 @@ def test_list_sessions_uses_real_cache(part0):
     load_session(0, source="real", data_dir=part0.parent, verbose=False)
     table = list_sessions(data_dir=part0.parent)
     assert table.loc[0, "source"] == "real" and table.loc[0, "n_neurons"] == 8
-    assert table.loc[0, "n_trials"] == 12 and table.loc[0, "other ctx"] == 2  # MOs and " TT"
+    assert table.loc[0, "n_trials"] == 214 and table.loc[0, "other ctx"] == 2  # MOs, " TT"
     assert table.loc[1, "source"] == "real"  # split at the same time as session 0
     assert table.loc[2, "source"].startswith("catalogue (")  # not cached: the catalogue row
     assert table.loc[2, "n_neurons"] == SESSIONS[2].n_neurons
@@ -549,7 +764,7 @@ def test_fallback_notice_is_one_short_line_without_paths_or_exception_text(
     out = capsys.readouterr().out
     assert out.count("\n") == 1, out
     line = out.strip()
-    assert line.startswith("Note: SIMULATED session 11 (Lederberg 2017-12-05)")
+    assert line.startswith("SIMULATED from session 11 (Lederberg 2017-12-05)")
     assert "helpers.available_source()" in line and len(line) <= 100
     assert "/" not in line and str(tmp_path) not in line
     for fragment in ("gaierror", "Errno", "HTTPError", "503", "osf.io", "Error"):
@@ -561,7 +776,16 @@ def test_fallback_notice_is_one_short_line_without_paths_or_exception_text(
 
 def test_the_notice_prints_even_when_not_verbose(tmp_path, offline, fake_simulation, capsys):
     load_session(3, data_dir=tmp_path, verbose=False)
-    assert capsys.readouterr().out.startswith("Note: SIMULATED session 3")
+    assert capsys.readouterr().out.startswith("SIMULATED from session 3")
+
+
+def test_the_simulated_notice_is_printed_once_per_process(tmp_path, monkeypatch, fake_simulation,
+                                                          capsys):
+    monkeypatch.setenv("STEINMETZ_SOURCE", "simulated")
+    for index in (3, 4, 5):
+        load_session(index, data_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "from session 3 (Forssmann 2017-11-01)" in out
 
 
 
