@@ -261,7 +261,9 @@ def repeat_studies(data: SweepData, *, samplers: tuple[str, ...] = ("tpe", "rand
     if n_studies < 2 or n_trials < 1:
         raise ValueError(f"need n_studies >= 2 (to measure study-to-study spread) and "
                          f"n_trials >= 1, got {n_studies} and {n_trials}.")
-    jobs = [(data, sampler, first_seed + i, n_trials, pruner, seed, recipe, tuple(enqueue))
+    blind = replace(data, test_inputs=data.train_inputs[:0],  # the studies get no test trials
+                    test_targets=data.train_targets[:0])
+    jobs = [(blind, sampler, first_seed + i, n_trials, pruner, seed, recipe, tuple(enqueue))
             for sampler in samplers for i in range(n_studies)]
     if n_workers > 1:
         with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:

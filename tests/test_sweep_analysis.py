@@ -252,6 +252,7 @@ def test_only_the_final_comparison_reads_the_test_trials(tmp_path) -> None:
     searched = run_worker("guarded", optuna.storages.InMemoryStorage(), data, n_trials=5,
                           recipe=FAST, sampler_seed=0, sampler="random")
     trials_table(searched), best_so_far(searched), bootstrap_importances(searched, n_boot=2)
+    repeat_studies(data, samplers=("random",), n_studies=2, n_trials=1, recipe=FAST)
     glm, _ = tune_smoothing_glm(data, sigmas=(0.02,), alphas=(0.1,))
     chosen = candidate_from_params(searched.best_params, FAST)
     assert reads == [], "the search read the test trials"
