@@ -287,3 +287,37 @@ def test_latent_rnn_bad_settings():
         LatentRNN(3, 2, RECOMMENDED_SEQ2SEQ)
     with pytest.raises(ValueError, match="Expected spikes shaped"):
         LatentRNN(3, 2)(torch.zeros(2, 5, 4))
+
+
+# ======================================================================= the contract
+def test_every_network_is_a_model_returning_outputs():
+    from helpers.models import RECOMMENDED_CLASSIFIER, LatentRNN, Model
+
+    x = torch.zeros(2, 5, 3)
+    for model in (Seq2SeqRNN(3, 4), LatentRNN(3, 4), TrialClassifier(3)):
+        assert isinstance(model, Model)
+        outputs = model(x)
+        assert isinstance(outputs, Outputs) and outputs.prediction is outputs[0]
+    assert TrialClassifier(3).settings == RECOMMENDED_CLASSIFIER
+    assert TrialClassifier(3, hidden_size=4).settings.hidden_size == 4
+
+
+def test_latent_rnn_reuses_its_parent_and_keeps_the_layer_order():
+    from helpers.models import LatentRNN
+
+    model = LatentRNN(6, 4, n_factors=2, hidden_size=8)
+    assert [name for name, _ in model.named_children()] == ["dropout", "rnn", "factors",
+                                                            "readout"]
+    assert not model.bidirectional and model.rnn.num_layers == 1
+    assert model.readout.in_features == 2 and model.factors.in_features == 8
+
+
+def test_start_from_sets_the_rate_models_readout_to_the_mean_count():
+    model = Seq2SeqRNN(3, 2, input_dropout=0.0)
+    targets = torch.tensor([[[0.2, 1.0]], [[0.4, 3.0]]])  # (trials, bins, neurons)
+    model.start_from(targets)
+    torch.testing.assert_close(F.softplus(model.readout.bias), torch.tensor([0.3, 2.0]))
+    classifier = TrialClassifier(3)
+    before = [p.clone() for p in classifier.parameters()]
+    classifier.start_from(torch.tensor([0, 1]))  # a classifier keeps its fresh weights
+    assert all(torch.equal(a, b) for a, b in zip(before, classifier.parameters(), strict=True))
