@@ -24,7 +24,9 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.metrics` -- Poisson loss, bits per spike, balanced accuracy and friends.
 - :mod:`helpers.evaluation` -- predictions -> one tidy table of scores with intervals.
 - :mod:`helpers.classify` -- the cross-validated RNN decoding pipeline (chapter 4).
-- :mod:`helpers.decoding` -- what latents encode: decoders over time, latent comparisons.
+- :mod:`helpers.task_variables` -- the task's variables per trial and the null each needs.
+- :mod:`helpers.decoding` -- what latents encode: decoders over time, paired comparisons.
+- :mod:`helpers.latent_spaces` -- maps between latent spaces, seed agreement.
 - :mod:`helpers.plotting` -- figures shared by the chapters.
 - :mod:`helpers.runtime` -- seeds, device, CPU threads, progress bars.
 - :mod:`helpers.sweep` -- hyperparameter searches with Optuna, from a laptop to a cluster.

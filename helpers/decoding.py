@@ -1,18 +1,21 @@
-"""What a representation of the spikes encodes: time-resolved decoding of task variables and
-linear comparisons between latent spaces (chapter 5).
+"""What a representation of the spikes encodes: time-resolved decoding of task variables,
+against nulls that hold for trial-ordered data, and paired comparisons of representations
+(chapter 5).
 
 A *representation* is any array in the models' layout ``(n_trials, n_bins, n_features)``: the
 factors of a :class:`~helpers.models.LatentRNN`, smoothed spikes, their principal components.
+The task variables and the null each needs live in :mod:`helpers.task_variables`; maps between
+latent spaces in :mod:`helpers.latent_spaces`.
 
-- :data:`VARIABLES`, :func:`trial_variable`: the task variables (stimulus side, contrast
-  difference, choice, movement, wheel speed, outcome) of a session, with clear errors for
-  what a session lacks.
-- :func:`causal_smooth`, :func:`pca_trajectories`: the simpler representations a latent model
-  must beat, computed without looking into the future or at test trials.
+- :func:`causal_smooth`, :func:`pca_trajectories`, :func:`predictive_projection`: the simpler
+  representations a latent model must beat, computed without looking into the future or at
+  test trials; :func:`best_smoothing` chooses the smoothing on training trials.
 - :func:`decode_over_time`: one cross-validated linear decoder per time bin, with intervals
-  and a shuffled-label null; :func:`first_decodable_time` reads when a variable appears.
-- :func:`linear_r2`, :func:`compare_latents`: cross-validated linear R² from one latent space
-  to another, both ways (learned -> true and true -> learned), and between training seeds.
+  and a test corrected over the bins of the window (max statistic over a linear-shift,
+  trial-shuffle or pseudo-session null); :func:`first_decodable_time` reads when a variable
+  appears and :func:`onset_interval` gives that time an interval.
+- :func:`compare_over_time`: one representation against others, bin by bin, paired over the
+  same trials and folds, with a band that holds over the window.
 
 All decoders are ridge regressions (a closed form per bin, the penalty chosen per bin by
 leave-one-out error within the training trials), so hundreds of them run in a second.
@@ -36,85 +39,28 @@ from helpers.inference import (
     stratified_folds,
 )
 from helpers.metrics import balanced_accuracy_by_column
-from helpers.session import Session
 from helpers.splits import check_labels
 
 __all__ = [
-    "VARIABLES", "trial_variable", "causal_smooth", "pca_trajectories",
-    "NULLS", "decode_over_time", "first_decodable_time", "onset_interval", "linear_r2",
-    "LatentComparison", "compare_latents", "ALPHAS",
+    "ALPHAS", "causal_smooth", "pca_trajectories", "predictive_projection", "best_smoothing",
+    "NULLS", "decode_over_time", "first_decodable_time", "onset_interval", "compare_over_time",
 ]
-
-#: The variables :func:`trial_variable` knows: name -> (kind, meaning). ``classification``
-#: variables are 0/1 per trial (scored by balanced accuracy, chance 0.5); ``regression``
-#: variables are numbers (scored by R², chance 0).
-VARIABLES: dict[str, tuple[str, str]] = {
-    "stimulus side": ("classification", "1 right contrast higher, 0 left higher (equal: left out)"),
-    "contrast difference": ("regression", "contrast right - contrast left, per trial"),
-    "choice": ("classification", "1 right, 0 left (no-go trials left out)"),
-    "movement": ("classification", "1 the mouse turned the wheel to answer, 0 no-go"),
-    "wheel speed": ("regression", "|wheel velocity| in every bin (needs a wheel trace)"),
-    "outcome": ("classification", "1 rewarded, 0 not"),
-}
 
 #: Ridge penalties tried for every decoder (on standardised features).
 ALPHAS: tuple[float, ...] = tuple(np.logspace(-2, 4, 7).tolist())
 
 
 # =============================================================================================
-# Task variables
-# =============================================================================================
-def trial_variable(session: Session, name: str, *, bin_width: float | None = None
-                   ) -> np.ndarray:
-    """One task variable of every trial, NaN where it is undefined.
-
-    Args:
-        session: the session (already windowed for ``"wheel speed"``).
-        name: a key of :data:`VARIABLES`.
-        bin_width: for ``"wheel speed"``, the bins of the representation it is decoded from
-            (seconds, see :meth:`~helpers.session.Session.behaviour_by_trial`).
-
-    Returns:
-        ``(n_trials,)`` floats, or ``(n_trials, n_bins)`` for ``"wheel speed"``.
-
-    Raises:
-        ValueError: an unknown name, or a variable the session cannot provide (no responses,
-            no wheel trace): the message names what is missing.
-    """
-    if name not in VARIABLES:
-        raise ValueError(f"Unknown variable {name!r}; choose from {list(VARIABLES)}.")
-    left, right = session.contrast_left, session.contrast_right
-    if name == "stimulus side":
-        return np.where(right > left, 1.0, np.where(left > right, 0.0, np.nan))
-    if name == "contrast difference":
-        return (right - left).astype(float)
-    if name == "outcome":
-        return session.is_correct.astype(float)
-    if name == "wheel speed":
-        if "wheel" not in session.behaviour:
-            raise ValueError(f"Cannot decode 'wheel speed': session {session.name} "
-                             f"({session.source}) has no wheel trace (behaviour it carries: "
-                             f"{sorted(session.behaviour) or 'none'}).")
-        return np.abs(session.behaviour_by_trial("wheel", bin_width)).astype(float)
-    if session.response is None:
-        raise ValueError(f"Cannot decode {name!r}: session {session.name} has no responses "
-                         "(session.response is None).")
-    if name == "choice":
-        return np.where(session.response == -1, 1.0,
-                        np.where(session.response == 1, 0.0, np.nan))
-    return (session.response != 0).astype(float)  # movement
-
-
-# =============================================================================================
 # Simpler representations
 # =============================================================================================
-def causal_smooth(spikes: np.ndarray, tau_bins: float = 1.0) -> np.ndarray:
+def causal_smooth(spikes: np.ndarray, tau_s: float = 0.05, *, bin_size: float) -> np.ndarray:
     """``log(1 + counts)`` smoothed by a causal exponential filter along time (axis 1): each
     bin mixes only itself and earlier bins, as a causal model's state does.
 
     Args:
         spikes: counts ``(n_trials, n_bins, n_neurons)``.
-        tau_bins: time constant of the filter in bins (0: no smoothing).
+        tau_s: time constant of the filter in seconds (0: no smoothing, only ``log1p``).
+        bin_size: seconds per bin of ``spikes`` (e.g. the models' 0.05).
 
     Returns:
         float64, same shape.
@@ -122,12 +68,14 @@ def causal_smooth(spikes: np.ndarray, tau_bins: float = 1.0) -> np.ndarray:
     spikes = np.asarray(spikes, dtype=np.float64)
     if spikes.ndim != 3:
         raise ValueError(f"spikes must be (n_trials, n_bins, n_neurons), got {spikes.shape}.")
-    if not tau_bins >= 0:
-        raise ValueError(f"tau_bins must be >= 0, got {tau_bins!r}.")
+    if not tau_s >= 0:
+        raise ValueError(f"tau_s must be >= 0 seconds, got {tau_s!r}.")
+    if not bin_size > 0:
+        raise ValueError(f"bin_size must be positive seconds, got {bin_size!r}.")
     values = np.log1p(spikes)
-    if tau_bins == 0:
+    if tau_s == 0:
         return values
-    decay = np.exp(-1.0 / tau_bins)
+    decay = np.exp(-bin_size / tau_s)
     out = np.empty_like(values)
     out[:, 0] = values[:, 0]
     for t in range(1, values.shape[1]):
@@ -158,6 +106,52 @@ def pca_trajectories(features: np.ndarray, n_components: int,
     pca = PCA(n_components=n_components).fit(fit.reshape(-1, features.shape[-1]))
     flat = pca.transform(features.reshape(-1, features.shape[-1]))
     return flat.reshape(*features.shape[:2], n_components)
+
+
+def predictive_projection(inputs: np.ndarray, targets: np.ndarray, n_components: int, *,
+                          train_trials: np.ndarray, n_lags: int = 3,
+                          alphas: tuple[float, ...] = ALPHAS) -> np.ndarray:
+    """A causal *linear* latent model of the same dimension as a network's factors: reduced-rank
+    ridge regression from the recent held-in activity to the held-out counts, fitted on the
+    training trials, its ``n_components`` most predictive dimensions returned for every trial.
+
+    The design holds ``log(1 + counts)`` of the held-in neurons in the current bin and the
+    ``n_lags - 1`` bins before it (zeros before the first bin), so a bin reads nothing later
+    than itself, as :class:`~helpers.models.LatentRNN`'s factors do. Ridge weights ``W`` (penalty
+    per held-out neuron by leave-one-out error); the projection is ``X W V``, where ``V`` holds
+    the top right singular vectors of the fitted values on the training trials.
+
+    Args:
+        inputs: held-in counts ``(n_trials, n_bins, n_in)``.
+        targets: held-out counts ``(n_trials, n_bins, n_out)``.
+        n_components: dimension of the projection (e.g. the network's factors).
+        train_trials: trial indices to fit on.
+        n_lags: bins of history, the current one included.
+
+    Returns:
+        ``(n_trials, n_bins, n_components)``.
+    """
+    inputs, targets = _as_features("inputs", inputs), _as_features("targets", targets)
+    if inputs.shape[:2] != targets.shape[:2]:
+        raise ValueError(f"inputs {inputs.shape[:2]} and targets {targets.shape[:2]} must share "
+                         "(n_trials, n_bins).")
+    if not 1 <= n_components <= targets.shape[-1]:
+        raise ValueError(f"n_components must be between 1 and {targets.shape[-1]} (held-out "
+                         f"neurons), got {n_components}.")
+    if n_lags < 1:
+        raise ValueError(f"n_lags must be >= 1, got {n_lags}.")
+    values = np.log1p(inputs)
+    padded = np.pad(values, ((0, 0), (n_lags - 1, 0), (0, 0)))
+    design = np.concatenate([padded[:, n_lags - 1 - lag:padded.shape[1] - lag]
+                             for lag in range(n_lags)], axis=-1)
+    train = np.asarray(train_trials)
+    flat = design.reshape(1, -1, design.shape[-1])
+    fitted, predicted = ridge_loo(design[train].reshape(1, -1, design.shape[-1]),
+                                  targets[train].reshape(1, -1, targets.shape[-1]), flat, alphas)
+    centre = fitted[0].mean(axis=0)
+    directions = np.linalg.svd(fitted[0] - centre, full_matrices=False)[2][:n_components].T
+    projection = (predicted[0] - centre) @ directions
+    return projection.reshape(*inputs.shape[:2], n_components)
 
 
 # =============================================================================================
@@ -506,98 +500,135 @@ def onset_interval(features: np.ndarray, target: np.ndarray, *, time: np.ndarray
 
 
 # =============================================================================================
-# Comparing latent spaces
+# Representations compared, paired over trials
 # =============================================================================================
-def linear_r2(source: np.ndarray, target: np.ndarray, *, n_splits: int = 5, seed: int = 0,
-              alphas: tuple[float, ...] = ALPHAS) -> np.ndarray:
-    """How well a linear map of ``source`` predicts each dimension of ``target`` on held-out
-    trials: cross-validated R² per target dimension.
-
-    Folds split trials (never bins of one trial), a ridge map (with intercept, penalty chosen
-    by leave-one-out error on the training bins) is fitted on the training trials' bins, and
-    R² is computed on all held-out predictions pooled. Near 1: the target is a linear function
-    of the source; near or below 0: it is not.
-
-    Args:
-        source: ``(n_trials, n_bins, n_source)``.
-        target: ``(n_trials, n_bins, n_target)``, the same trials and bins.
-
-    Returns:
-        R² per target dimension, ``(n_target,)``.
-    """
-    from sklearn.model_selection import KFold
-
-    source, target = _as_features("source", source), _as_features("target", target)
-    if source.shape[:2] != target.shape[:2]:
-        raise ValueError(f"source {source.shape[:2]} and target {target.shape[:2]} must share "
-                         "(n_trials, n_bins).")
-    if len(source) < n_splits:
-        raise ValueError(f"need at least {n_splits} trials, got {len(source)}.")
-    predicted = np.empty_like(target)
-    for train, test in KFold(n_splits, shuffle=True, random_state=seed).split(source):
-        flat = [a.reshape(1, -1, a.shape[-1]) for a in (source[train], target[train],
-                                                        source[test])]
-        _, guess = ridge_loo(flat[0], flat[1], flat[2], alphas)
-        predicted[test] = guess.reshape(len(test), *target.shape[1:])
-    flat_target = target.reshape(-1, target.shape[-1])
-    residual = ((flat_target - predicted.reshape(flat_target.shape)) ** 2).sum(axis=0)
-    total = ((flat_target - flat_target.mean(axis=0)) ** 2).sum(axis=0)
-    return 1 - residual / np.where(total > 0, total, np.nan)
+def _plain_problem(features: np.ndarray, target: np.ndarray, *, kind: str | None,
+                   n_splits: int, n_repeats: int, nuisance: np.ndarray | None,
+                   seed: int) -> _Problem:
+    """A decoding problem with the real target only (no null): contiguous-block folds for one
+    repeat, stratified (classification) or shuffled folds for several."""
+    features = _as_features("features", features)
+    n_trials, n_bins, _ = features.shape
+    target = _checked_target(target, n_trials, n_bins)
+    valid = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
+    features, target = features[valid], target[valid]
+    if nuisance is not None:
+        nuisance = np.asarray(nuisance, dtype=float).reshape(n_trials, -1)[valid]
+    kind = kind or ("classification" if np.isin(target, (0, 1)).all() else "regression")
+    if kind == "classification":
+        check_labels(target, n_splits)
+    n = len(target)
+    if n_repeats == 1:
+        folds = block_folds(n, n_splits)
+    elif kind == "classification":
+        folds = stratified_folds(target, n_splits, n_repeats, seed)
+    else:
+        folds = [fold for r in range(n_repeats) for fold in shuffled_folds(n, n_splits, seed + r)]
+    return _Problem(features.transpose(1, 0, 2), target[None], folds, kind, nuisance, "none")
 
 
-@dataclass(frozen=True)
-class LatentComparison:
-    """Learned and true latents compared both ways (:func:`compare_latents`).
+def compare_over_time(representations: dict[str, np.ndarray], target: np.ndarray, *,
+                      reference: str, time: np.ndarray | None = None, kind: str | None = None,
+                      n_splits: int = 5, n_repeats: int = 4,
+                      nuisance: np.ndarray | None = None, n_boot: int = 500,
+                      level: float = 0.95, seed: int = 0, alphas: tuple[float, ...] = ALPHAS):
+    """Is one representation better decoded than others, bin by bin? Paired differences on the
+    same trials and the same folds, with a band that holds over the whole window.
 
-    Attributes:
-        to_true: R² of each true latent predicted from the learned ones (``pandas.Series``
-            indexed by the true latents' names): what the model recovered.
-        to_learned: R² of each learned dimension predicted from the true latents (indexed
-            ``factor 1`` ...): low values flag dimensions the truth does not explain.
-    """
-
-    to_true: object
-    to_learned: object
-
-    def extra_dimensions(self) -> list[str]:
-        """The learned dimensions the true latents explain poorly (R² < 0.5)."""
-        return [name for name, r2 in self.to_learned.items() if not r2 >= 0.5]
-
-    def recovered(self, threshold: float = 0.5) -> list[str]:
-        """The true latents predicted from the learned ones with R² >= ``threshold``."""
-        return [name for name, r2 in self.to_true.items() if r2 >= threshold]
-
-    def summary(self) -> str:
-        """One short line: how many true latents were recovered (R² >= 0.5), the median R² of
-        the factors from the truth, and the poorly explained factors (by number)."""
-        extra = [name.split()[-1] for name in self.extra_dimensions()]
-        return (f"{len(self.recovered())} of {len(self.to_true)} true latents recovered; "
-                f"median R² true -> learned {np.nanmedian(self.to_learned):.2f}; "
-                f"factors with R² < 0.5: {', '.join(extra) or 'none'}")
-
-
-def compare_latents(learned: np.ndarray, true: np.ndarray, names: tuple[str, ...] | None = None,
-                    *, n_splits: int = 5, seed: int = 0) -> LatentComparison:
-    """Compare learned latents with the true ones both ways, with :func:`linear_r2`.
+    Every representation is decoded as in :func:`decode_over_time` (ridge per bin), on the same
+    ``n_repeats`` x ``n_splits`` folds. The difference ``reference - other`` of each bin is the
+    mean over folds of the paired fold scores. Its standard error is the corrected resampled-t
+    one (Nadeau & Bengio 2003: ``(1 / n_folds + n_test / n_train) * var(fold differences)``),
+    which counts the noise of refitting the decoders as well as that of the test trials. The
+    band is *simultaneous* over bins: its half-width is ``c`` standard errors, where ``c`` is
+    the ``level`` quantile of the largest standardised deviation over bins in a bootstrap of
+    the test trials (paired: the same resamples for every representation), so that
+    ``significant`` -- the band excludes 0 -- has a family-wise error near ``1 - level`` over
+    the window (measured in ``tests/test_decoding.py`` and ``benchmarks/latents.py``).
 
     Args:
-        learned: ``(n_trials, n_bins, n_factors)``, e.g. a model's factors.
-        true: ``(n_trials, n_bins, n_latents)``, e.g. ``session.latents_by_trial(bin_width)``.
-        names: names of the true latents (default ``latent 1`` ...).
+        representations: name -> features ``(n_trials, n_bins, n_features)``, same trials.
+        target: ``(n_trials,)`` or ``(n_trials, n_bins)``, NaN trials left out.
+        reference: the representation the others are subtracted from (e.g. ``"latents"``).
+        time, kind, n_splits, nuisance, alphas: as for :func:`decode_over_time`.
+        n_repeats: repeats of the folds (stratified or shuffled folds; 1: contiguous blocks).
+        n_boot: bootstrap resamples of the trials (for ``c``).
+        level: coverage of the simultaneous band.
 
     Returns:
-        A :class:`LatentComparison`.
+        A table in the book's schema, one row per other representation and bin: ``model``
+        (``"latents - PCA"``...), ``time``, ``metric``, ``score`` (the difference), ``low``,
+        ``high``, ``interval``, ``significant``, ``n_trials``.
     """
     import pandas as pd
+    from scipy import stats
 
-    true = _as_features("true", true)
-    names = names or tuple(f"latent {i + 1}" for i in range(true.shape[-1]))
-    if len(names) != true.shape[-1]:
-        raise ValueError(f"{len(names)} names for {true.shape[-1]} true latents.")
-    to_true = linear_r2(learned, true, n_splits=n_splits, seed=seed)
-    to_learned = linear_r2(true, learned, n_splits=n_splits, seed=seed)
-    return LatentComparison(
-        to_true=pd.Series(to_true, index=list(names), name="R² learned -> true"),
-        to_learned=pd.Series(to_learned, index=[f"factor {i + 1}" for i in
-                                                range(len(to_learned))],
-                             name="R² true -> learned"))
+    if reference not in representations or len(representations) < 2:
+        raise ValueError(f"reference {reference!r} must be one of at least two representations, "
+                         f"got {list(representations)}.")
+    resampled, fold_scores, weights, problem = {}, {}, None, None
+    for name, features in representations.items():
+        problem = _plain_problem(features, target, kind=kind, n_splits=n_splits,
+                                 n_repeats=n_repeats, nuisance=nuisance, seed=seed)
+        if weights is None:
+            weights = bootstrap_weights(problem.features.shape[1], n_boot, seed)
+        outputs = list(_fold_outputs(problem, alphas))
+        fold_scores[name] = np.stack([scores[:, 0] for _, scores, _ in outputs])  # (F, B)
+        resampled[name] = _resampled_scores(problem, outputs, weights)  # (n_boot + 1, B)
+    n_folds, n_bins = fold_scores[reference].shape
+    test_fraction = np.mean([len(test) for _, test in problem.folds]) / problem.features.shape[1]
+    inflation = 1 / n_folds + test_fraction / (1 - test_fraction)
+    times = np.arange(n_bins, dtype=float) if time is None else np.asarray(time, dtype=float)
+    metric = ("balanced accuracy" if problem.kind == "classification" else "R²") + " difference"
+    rows = []
+    for name in representations:
+        if name == reference:
+            continue
+        difference = np.nanmean(fold_scores[reference] - fold_scores[name], axis=0)
+        error = np.sqrt(inflation * np.nanvar(fold_scores[reference] - fold_scores[name],
+                                              axis=0, ddof=1))
+        error = np.where(error > 1e-12, error, np.nan)
+        boot = resampled[reference] - resampled[name]
+        spread = np.nanstd(boot[1:], axis=0)
+        deviation = np.nanmax(np.abs(boot[1:] - boot[0]) / np.where(spread > 1e-12, spread,
+                                                                      np.nan), axis=1)
+        critical = np.nanpercentile(deviation, 100 * level)
+        critical *= stats.t.ppf((1 + level) / 2, n_folds - 1) / stats.norm.ppf((1 + level) / 2)
+        low, high = difference - critical * error, difference + critical * error
+        for b in range(n_bins):
+            rows.append({"model": f"{reference} - {name}", "time": float(times[b]),
+                         "metric": metric, "score": float(difference[b]),
+                         "low": float(low[b]), "high": float(high[b]),
+                         "interval": f"{level:.0%} simultaneous band, corrected t over "
+                                     f"{n_folds} folds",
+                         "significant": bool(low[b] > 0 or high[b] < 0),
+                         "n_trials": int(problem.features.shape[1])})
+    return pd.DataFrame(rows)
+
+
+def best_smoothing(spikes: np.ndarray, target: np.ndarray, *, bin_size: float,
+                   taus_s: tuple[float, ...] = (0.025, 0.05, 0.1, 0.2), n_splits: int = 5,
+                   alphas: tuple[float, ...] = ALPHAS) -> tuple[float, dict[float, float]]:
+    """The time constant of :func:`causal_smooth` that decodes ``target`` best, chosen on the
+    trials given (pass the *training* trials, so that the test trials stay unseen): the mean
+    over bins of the cross-validated score, as in :func:`decode_over_time`.
+
+    Args:
+        spikes: counts ``(n_trials, n_bins, n_neurons)`` of the training trials.
+        target: ``(n_trials,)`` or ``(n_trials, n_bins)`` of the same trials.
+        bin_size: seconds per bin.
+        taus_s: candidate time constants, seconds.
+
+    Returns:
+        ``(best tau, {tau: mean score})``.
+    """
+    if not taus_s:
+        raise ValueError("taus_s is empty: give at least one time constant in seconds.")
+    scores = {}
+    for tau in taus_s:
+        problem = _plain_problem(causal_smooth(spikes, tau, bin_size=bin_size), target,
+                                 kind=None, n_splits=n_splits, n_repeats=1, nuisance=None,
+                                 seed=0)
+        fold_scores = np.stack([s[:, 0] for _, s, _ in _fold_outputs(problem, alphas)])
+        scores[float(tau)] = float(np.nanmean(fold_scores))
+    return max(scores, key=scores.get), scores
