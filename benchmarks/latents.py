@@ -1,144 +1,268 @@
-"""Chapter 5's latent model, measured: decoding peaks, truth recovery over seeds, run times.
+"""Chapter 5's tests and latent model, measured at the chapter's settings.
 
-Run from the repository root (CPU only; about 5-10 minutes on 2 cores)::
+Run from the repository root (CPU only)::
 
-    .venv/bin/python benchmarks/latents.py            # everything
-    .venv/bin/python benchmarks/latents.py --quick    # one session, two seeds, no notebook
+    .venv/bin/python benchmarks/latents.py            # everything (about 15-25 min on 2 cores)
+    .venv/bin/python benchmarks/latents.py --quick    # fewer runs, 5 seeds, no notebook
     .venv/bin/python benchmarks/latents.py --skip-notebook
 
-For several simulated sessions (the chapter's Lederberg 2017-12-05 stand-in and others), on
-visual cortex and thalamus (neurons >= 1 spike/s, 0.5 s before to 1.5 s after stimulus onset,
-50 ms bins), it trains :class:`helpers.models.LatentRNN` with several seeds and reports, as
-markdown tables for issue notes:
+Prints markdown tables for issue notes:
 
-1. co-smoothing bits/spike of the latent model and the time to train it;
-2. the truth recovery, both ways: per-latent cross-validated R² of the true latents from the
-   factors (learned -> true) and how many reach 0.5, median R² of the factors from the true
-   latents
-   (true -> learned), the number of factors with R² < 0.5 (extra dimensions), and the
-   seed-to-seed R² of the factors;
-3. the peak of every time-resolved decoding curve (stimulus side, contrast difference, choice,
-   movement, wheel speed, outcome) from latents, PCA of the same dimension and smoothed
-   spikes, with the first time above the shuffled null;
-4. the wall-clock time of executing ``book/05_latents.ipynb``.
+1. **False-positive rates** of every test the chapter draws a conclusion from, on data where
+   the claim is false, at the chapter's sizes (170 decoded trials = the test half of session
+   11, 40 bins of 50 ms, 8 latent dimensions): the share of runs with *any* significant bin
+   over the window (family-wise; the target is 5 %). Scenarios: i.i.d. noise; labels in bouts
+   against drifting features (linear-shift null; the trial shuffle beside it); a stimulus with
+   the repeat-after-error rule against drifting features (pseudo-session null); features that
+   carry only the stimulus while choice follows it (within-condition null for choice; the plain
+   shift beside it); outcome against features carrying slow drift and the previous outcome
+   (shift null with nuisance regressors); two equally informative representations (the paired
+   comparison's simultaneous band).
+2. **Power** of the same tests on planted effects: an onset found within 2 bins; choice beyond
+   the stimulus; one representation better than another.
+3. **The latent model over seeds** on the chapter's simulated session: co-smoothing, truth
+   recovery both ways, and seed agreement of >= 5 trained networks against >= 5 untrained ones,
+   raw and on trial-to-trial residuals.
+4. The wall-clock time of executing ``book/05_latents.ipynb``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
-from helpers.catalogue import SESSIONS
-from helpers.decoding import (
-    VARIABLES,
-    causal_smooth,
-    compare_latents,
-    decode_over_time,
-    first_decodable_time,
-    linear_r2,
-    pca_trajectories,
-    trial_variable,
-)
+from helpers.decoding import compare_over_time, decode_over_time, first_decodable_time
 from helpers.evaluation import score_rates
+from helpers.latent_spaces import compare_latents, seed_agreement
 from helpers.models import LatentRNN
+from helpers.runtime import set_seed
+from helpers.session import Session
+from helpers.simulated_design import StimulusProcess
 from helpers.splits import co_smoothing_split
-from helpers.surrogate import make_session
+from helpers.steinmetz import load_session
+from helpers.task_variables import pseudo_targets, within_condition_targets
 from helpers.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "book" / "05_latents.ipynb"
+N_TRIALS, N_BINS, N_FEATURES, ONSET_BIN = 170, 40, 8, 20  # the chapter's decoding sizes
 BIN, WINDOW, REGIONS = 0.05, (-0.5, 1.5), ["vis ctx", "thal"]
-SESSION_INDICES = (11, 17, 3)  # Lederberg 2017-12-05 (the chapter's), and two others
+PAIRS = np.array([[0, 0], [0.25, 0], [0.5, 0], [1, 0], [0, 0.25], [0, 0.5], [0, 1],
+                  [0.5, 0.25], [0.25, 0.5], [1, 0.5], [0.5, 1], [0.5, 0.5]])
+TASK = StimulusProcess(PAIRS, np.full(len(PAIRS), 1 / len(PAIRS)), 0.8, 0.0)
 
 
-def session_results(index: int, seeds: tuple[int, ...]) -> tuple[dict, pd.DataFrame]:
-    """Train one latent model per seed on one simulated session; recovery and decoding."""
-    info = SESSIONS[index]
-    session = make_session(seed=index, n_trials=info.n_trials,
-                           area_counts=dict(info.area_counts), mouse_name=info.mouse_name,
-                           date_exp=info.date_exp)
+# ============================================================================ data generators
+def walk(rng: np.random.Generator, n: int, k: int = 1) -> np.ndarray:
+    """Random walks across trials, scaled to unit s.d.: ``(n, k)``."""
+    steps = np.cumsum(rng.normal(size=(n, k)), axis=0)
+    return (steps - steps.mean(axis=0)) / steps.std(axis=0)
+
+
+def drifting_features(rng: np.random.Generator, drift: float = 1.0) -> np.ndarray:
+    """Noise in every bin plus a slow drift across trials shared by all bins."""
+    noise = rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES))
+    return noise + drift * walk(rng, N_TRIALS, N_FEATURES)[:, None, :]
+
+
+def bouts(rng: np.random.Generator, p_stay: float = 0.95) -> np.ndarray:
+    """A stationary two-state Markov chain (labels in bouts)."""
+    state = np.empty(N_TRIALS)
+    state[0] = rng.integers(2)
+    flips = rng.random(N_TRIALS) > p_stay
+    for t in range(1, N_TRIALS):
+        state[t] = 1 - state[t - 1] if flips[t] else state[t - 1]
+    return state
+
+
+def task_session(rng: np.random.Generator):
+    """Contrasts by the task's rules (repeats after 80 % of errors) for a mouse whose reward
+    rate drifts with its engagement: ``(left, right, rewarded)``."""
+    rewarded = rng.random(N_TRIALS) < 1 / (1 + np.exp(-(1.0 + 1.5 * walk(rng, N_TRIALS)[:, 0])))
+    left, right = TASK.draw(rewarded, 1, seed=int(rng.integers(1 << 30)))
+    return left[0], right[0], rewarded
+
+
+def side_of(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return np.where(right > left, 1.0, np.where(left > right, 0.0, np.nan))
+
+
+def planted(features: np.ndarray, label: np.ndarray, size: float, onset: int = ONSET_BIN,
+            feature: int = 0) -> np.ndarray:
+    """Add ``size * (label - mean)`` to one feature from bin ``onset`` on."""
+    out = features.copy()
+    centred = np.nan_to_num(label - np.nanmean(label))
+    out[:, onset:, feature] += size * centred[:, None]
+    return out
+
+
+def pseudo(left, right, rewarded, seed) -> np.ndarray:
+    """The chapter's pseudo-session null of stimulus side, for these trials."""
+    session = Session(spikes=np.zeros((1, len(left), 1), int), brain_area=["VISp"],
+                      contrast_left=left, contrast_right=right,
+                      feedback_type=np.where(rewarded, 1, -1))
+    return pseudo_targets(session, "stimulus side", seed=seed)
+
+
+# ============================================================================ scenarios
+def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
+    """One run: ``(table of decode_over_time, expected onset time or None)``."""
+    time_s = np.arange(N_BINS) * BIN
+    if name == "iid noise (shift null)":
+        labels = rng.integers(0, 2, N_TRIALS).astype(float)
+        x = planted(rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES)), labels, effect)
+        return decode_over_time(x, labels, time=time_s), {}
+    if name.startswith("bouts vs drift"):
+        labels = bouts(rng)
+        x = planted(drifting_features(rng), labels, effect)
+        null = "shuffle" if "shuffle" in name else "shift"
+        return decode_over_time(x, labels, time=time_s, null=null), {}
+    if name.startswith("stimulus with repeats"):
+        left, right, rewarded = task_session(rng)
+        side = side_of(left, right)
+        x = planted(drifting_features(rng), side, effect)
+        return decode_over_time(x, side, time=time_s,
+                                null_targets=pseudo(left, right, rewarded,
+                                                    int(rng.integers(1 << 30)))), {}
+    if name.startswith("choice"):
+        left, right, rewarded = task_session(rng)
+        difference = right - left
+        choice = np.where(rng.random(N_TRIALS) < 0.8, (difference > 0) * 1.0,
+                          rng.integers(0, 2, N_TRIALS))
+        choice[difference == 0] = rng.integers(0, 2, int((difference == 0).sum()))
+        x = planted(rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES)), difference, 3.0, 10)
+        x = planted(x, choice, effect, feature=1)  # choice beyond the stimulus, from the onset
+        if "plain shift" in name:
+            return decode_over_time(x, choice, time=time_s), {}
+        quarter = np.arange(N_TRIALS) * 4 // N_TRIALS
+        null = within_condition_targets(choice, np.c_[left, right, quarter],
+                                        seed=int(rng.integers(1 << 30)))
+        return decode_over_time(x, choice, time=time_s, null_targets=null), {}
+    if name.startswith("outcome"):
+        engagement = walk(rng, N_TRIALS)[:, 0]
+        outcome = (rng.random(N_TRIALS) < 1 / (1 + np.exp(-(0.8 + 1.5 * engagement)))) * 1.0
+        previous = np.r_[outcome.mean(), outcome[:-1]]
+        x = rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES))
+        x[:, :, 0] += 1.0 * engagement[:, None]
+        x[:, :, 1] += 1.0 * (previous - previous.mean())[:, None]
+        x = planted(x, outcome, effect)
+        position = (np.arange(N_TRIALS) + 0.5) / N_TRIALS
+        nuisance = np.column_stack([np.cos(np.pi * k * position) for k in (1, 2, 3)]
+                                   + [previous])
+        options = {"nuisance": nuisance} if "nuisance" in name else {}
+        return decode_over_time(x, outcome, time=time_s, **options), {}
+    if name.startswith("paired"):
+        labels = rng.integers(0, 2, N_TRIALS).astype(float)
+        base = rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES))
+        a = planted(base + 0.5 * rng.normal(size=base.shape), labels, 1.0 + effect)
+        b = planted(base + 0.5 * rng.normal(size=base.shape), labels, 1.0)
+        return compare_over_time({"a": a, "b": b}, labels, reference="a", time=time_s), {}
+    raise ValueError(name)
+
+
+FALSE_POSITIVE = ["iid noise (shift null)", "bouts vs drift (shift null)",
+                  "bouts vs drift (trial shuffle, for contrast)",
+                  "stimulus with repeats vs drift (pseudo-sessions)",
+                  "choice = stimulus + noise (within-condition null)",
+                  "choice = stimulus + noise (plain shift, for contrast)",
+                  "outcome vs drift + previous outcome (shift + nuisance)",
+                  "outcome vs drift + previous outcome (shift alone, for contrast)",
+                  "paired: equal representations (simultaneous band)"]
+POWER = {"iid noise (shift null)": 1.0, "bouts vs drift (shift null)": 1.0,
+         "stimulus with repeats vs drift (pseudo-sessions)": 1.0,
+         "choice = stimulus + noise (within-condition null)": 1.5,
+         "outcome vs drift + previous outcome (shift + nuisance)": 1.0,
+         "paired: equal representations (simultaneous band)": 0.6}
+
+
+def calibration(n_runs: int) -> pd.DataFrame:
+    """False-positive rate (no effect) and power (planted effect) of every scenario."""
+    rows = []
+    for name in FALSE_POSITIVE:
+        start = time.perf_counter()
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        flagged = [bool(scenario(name, rng)[0]["significant"].any()) for _ in range(n_runs)]
+        rate = float(np.mean(flagged))
+        row = {"scenario": name, "runs": n_runs, "false-positive rate": rate,
+               "MC s.e.": float(np.sqrt(max(rate, 0.05) * (1 - max(rate, 0.05)) / n_runs))}
+        if name in POWER:
+            found = []
+            for _ in range(n_runs):
+                table = scenario(name, rng, effect=POWER[name])[0]
+                if name.startswith("paired"):
+                    found.append(bool((table["significant"] & (table["score"] > 0)).any()))
+                    continue
+                onset = first_decodable_time(table)
+                found.append(bool(abs(onset - ONSET_BIN * BIN) <= 2 * BIN + 1e-9))
+            row["planted effect"] = POWER[name]
+            row["power"] = float(np.mean(found))
+        row["s per run"] = (time.perf_counter() - start) / (n_runs * (2 if name in POWER else 1))
+        rows.append(row)
+        print(f"  {name}: {row}", flush=True)
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ the latent model
+def latent_seeds(seeds: tuple[int, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chapter's latent model on its simulated session with several seeds: co-smoothing,
+    truth recovery (test trials), and seed agreement against untrained networks."""
+    session = load_session("Lederberg 2017-12-05")
     areas = session.select(regions=REGIONS, min_rate=1.0).window(*WINDOW)
     spikes = areas.spikes_by_trial(BIN)
-    time_s = areas.time.reshape(-1, round(BIN / areas.bin_size)).mean(axis=1)
-    split = co_smoothing_split(areas.n_trials, areas.n_neurons, seed=2021)
+    split = co_smoothing_split(areas.n_trials, areas.n_neurons, test_fraction=0.5, seed=2021)
     data = split.apply(spikes)
     heldin = spikes[:, :, split.heldin_neurons]
+    test = split.test_trials
     true, names = areas.latents_by_trial(BIN), areas.truth.latent_names
-    factors, rows = {}, []
+    rows, trained, untrained = [], [], []
     for seed in seeds:
+        set_seed(seed)
         model = LatentRNN(len(split.heldin_neurons), len(split.heldout_neurons))
+        untrained.append(model.predict(heldin)[1])
         start = time.perf_counter()
         fit(model, data.train_inputs, data.train_targets, seed=seed, progress=False)
         seconds = time.perf_counter() - start
-        factors[seed] = model.predict(heldin)[1]
+        trained.append(model.predict(heldin)[1])
         score = score_rates({"latent": model.predict(data.test_inputs)[0]}, data.test_targets,
-                            n_boot=200).loc["latent", "score"]
-        comparison = compare_latents(factors[seed], true, names)
-        rows.append({"session": areas.name, "neurons": areas.n_neurons, "seed": seed,
-                     "bits/spike": score, "fit s": seconds,
+                            n_boot=200).loc["latent"]
+        comparison = compare_latents(trained[-1][test], true[test], names, n_boot=100)
+        rows.append({"seed": seed, "bits/spike": score["score"], "low": score["low"],
+                     "high": score["high"], "fit s": seconds,
                      "true latents recovered (R² >= 0.5)": len(comparison.recovered()),
-                     "true->learned (median)": float(np.median(comparison.to_learned)),
-                     "extra factors": int((comparison.to_learned < 0.5).sum()),
-                     **{f"R² {name}": float(r2) for name, r2 in comparison.to_true.items()}})
-    pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
-    consistency = [float(np.median(linear_r2(factors[a], factors[b]))) for a, b in pairs]
-    summary = {"session": areas.name, "seed-to-seed R² (median over pairs)":
-               float(np.median(consistency)) if consistency else np.nan, "rows": rows}
-    smoothed = causal_smooth(heldin)
-    representations = {
-        "latents": factors[seeds[0]],
-        "PCA": pca_trajectories(smoothed, factors[seeds[0]].shape[-1], split.train_trials),
-        "smoothed spikes": smoothed}
-    peaks = []
-    for name in VARIABLES:
-        target = trial_variable(areas, name, bin_width=BIN)
-        for representation, features in representations.items():
-            start = time.perf_counter()
-            curve = decode_over_time(features, target, time=time_s, model=representation)
-            best = curve.loc[curve["score"].idxmax()]
-            peaks.append({"session": areas.name, "variable": name, "model": representation,
-                          "peak": best["score"], "low": best["low"], "high": best["high"],
-                          "at s": best["time"], "first above null s": first_decodable_time(curve),
-                          "decode s": time.perf_counter() - start})
-    return summary, pd.DataFrame(peaks)
+                     "true->learned (median R²)": float(np.median(comparison.to_learned)),
+                     "extra factors": len(comparison.extra_dimensions())})
+    agreement = seed_agreement([t[test] for t in trained], [u[test] for u in untrained])
+    return pd.DataFrame(rows), agreement
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one session, two seeds")
+    parser.add_argument("--quick", action="store_true", help="20 runs per scenario")
+    parser.add_argument("--runs", type=int, default=None, help="runs per scenario")
     parser.add_argument("--skip-notebook", action="store_true", help="don't time the chapter")
+    parser.add_argument("--skip-seeds", action="store_true", help="no latent-model training")
     args = parser.parse_args()
-    indices = SESSION_INDICES[:1] if args.quick else SESSION_INDICES
-    seeds = (0, 1) if args.quick else (0, 1, 2)
-    summaries, peaks = [], []
-    for index in indices:
-        start = time.perf_counter()
-        summary, peak = session_results(index, seeds)
-        summaries.append(summary)
-        peaks.append(peak)
-        print(f"session {index} done in {time.perf_counter() - start:.0f} s", flush=True)
-    rows = pd.DataFrame([row for s in summaries for row in s["rows"]])
-    print("\n## 1-2. Co-smoothing, fit time and truth recovery (per session and seed)\n")
-    columns = ["session", "neurons", "seed", "bits/spike", "fit s",
-               "true latents recovered (R² >= 0.5)", "true->learned (median)", "extra factors"]
-    print(rows[columns].round(3).to_markdown(index=False))
-    print("\nPer true latent, R² learned -> true (mean over seeds):\n")
-    names = [column for column in rows if column.startswith("R² ")]
-    per_latent = rows.groupby("session")[names].mean()
-    print(per_latent.T.round(2).to_markdown())
-    print("\nSeed-to-seed consistency (median R² of a linear map between two seeds' factors):\n")
-    print(pd.DataFrame([{k: v for k, v in s.items() if k != "rows"} for s in summaries])
-          .round(3).to_markdown(index=False))
-    print("\n## 3. Decoding peaks (stimulus-aligned, 50 ms bins, 5 folds, 20 shuffles)\n")
-    table = pd.concat(peaks, ignore_index=True)
+    n_runs = args.runs or (20 if args.quick else 80)
+    print(f"## 1-2. False-positive rate and power at the chapter's settings ({N_TRIALS} trials,"
+          f" {N_BINS} bins, {N_FEATURES} features, 200 nulls, any significant bin)\n",
+          flush=True)
+    table = calibration(n_runs)
+    print()
     print(table.round(3).to_markdown(index=False))
-    print(f"\ndecoding time per curve: median {table['decode s'].median():.2f} s, "
-          f"max {table['decode s'].max():.2f} s")
+    if not args.skip_seeds:
+        seeds = (0, 1, 2, 3, 4)
+        print(f"\n## 3. The latent model over {len(seeds)} seeds (session 11, simulated)\n")
+        rows, agreement = latent_seeds(seeds)
+        print(rows.round(3).to_markdown(index=False))
+        print("\nSeed agreement, test trials (median R² of a linear map between two seeds' "
+              "factors, both ways), trained vs untrained networks:\n")
+        print(agreement.round(3).to_markdown(index=False))
     if not (args.quick or args.skip_notebook):
         print("\n## 4. Chapter run time\n")
         report_notebook_time(NOTEBOOK)

@@ -16,6 +16,7 @@ latent spaces in :mod:`helpers.latent_spaces`.
   appears and :func:`onset_interval` gives that time an interval.
 - :func:`compare_over_time`: one representation against others, bin by bin, paired over the
   same trials and folds, with a band that holds over the window.
+- :func:`plot_over_time`: one curve of either table, its band and its significant bins.
 
 All decoders are ridge regressions (a closed form per bin, the penalty chosen per bin by
 leave-one-out error within the training trials), so hundreds of them run in a second.
@@ -44,6 +45,7 @@ from helpers.splits import check_labels
 __all__ = [
     "ALPHAS", "causal_smooth", "pca_trajectories", "predictive_projection", "best_smoothing",
     "NULLS", "decode_over_time", "first_decodable_time", "onset_interval", "compare_over_time",
+    "plot_over_time",
 ]
 
 #: Ridge penalties tried for every decoder (on standardised features).
@@ -632,3 +634,40 @@ def best_smoothing(spikes: np.ndarray, target: np.ndarray, *, bin_size: float,
         fold_scores = np.stack([s[:, 0] for _, s, _ in _fold_outputs(problem, alphas)])
         scores[float(tau)] = float(np.nanmean(fold_scores))
     return max(scores, key=scores.get), scores
+
+
+def plot_over_time(table, *, ax=None, label: str | None = None, color: str | None = None,
+                   threshold: bool = True):
+    """Draw one curve of :func:`decode_over_time` or :func:`compare_over_time`: the score, its
+    interval as a band, the significant bins as dots just below the curve's lowest point and,
+    for a decoding curve, the corrected threshold (dotted).
+
+    Args:
+        table: one model and one variable (one row per bin).
+        ax: matplotlib axes (a new figure when ``None``).
+        label, color: legend label (default: the table's model) and colour.
+        threshold: draw the corrected threshold when the table has one.
+
+    Returns:
+        The axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    times = table["time"].to_numpy(dtype=float)
+    if len(np.unique(times)) != len(times):
+        raise ValueError("the table holds several curves (repeated times): select one model "
+                         "and one variable first.")
+    line, = ax.plot(times, table["score"], color=color,
+                    label=label if label is not None else str(table["model"].iloc[0]))
+    ax.fill_between(times, table["low"], table["high"], color=line.get_color(), alpha=0.15)
+    if threshold and "threshold" in table:
+        ax.plot(times, table["threshold"], color=line.get_color(), ls=":", lw=1)
+    significant = table["significant"].to_numpy(dtype=bool)
+    floor = float(np.nanmin(table["low"]))
+    ax.plot(times[significant], np.full(significant.sum(), floor), ".",
+            color=line.get_color(), ms=5)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set(ylabel=str(table["metric"].iloc[0]))
+    return ax

@@ -120,7 +120,9 @@ def pseudo_targets(session: Session, name: str, *, n_null: int = 200, seed: int 
         seed: seeds the draws.
 
     Returns:
-        ``(n_null, n_trials)``, NaN where the variable is undefined in a pseudo-session.
+        ``(n_null, n_trials)``. A pseudo-trial with equal contrasts has no stimulus side: it
+        gets a random side (a coin flip), so that every trial the real variable is defined on
+        has a null value too; the first trial of ``"previous stimulus side"`` stays NaN.
     """
     from helpers.simulated_design import stimulus_process
 
@@ -131,7 +133,14 @@ def pseudo_targets(session: Session, name: str, *, n_null: int = 200, seed: int 
     process = stimulus_process(session.contrast_left, session.contrast_right,
                                session.is_correct)
     left, right = process.draw(session.is_correct, n_null, seed)
-    return _stimulus_values(name, left, right)
+    if name == "contrast difference":
+        return _stimulus_values(name, left, right)
+    side = _stimulus_values("stimulus side", left, right)
+    coins = np.random.default_rng([int(seed), 0x7E5]).integers(0, 2, side.shape)
+    side = np.where(np.isnan(side), coins, side)
+    if name == "previous stimulus side":
+        side = np.concatenate([np.full((len(side), 1), np.nan), side[:, :-1]], axis=1)
+    return side
 
 
 def within_condition_targets(target: np.ndarray, conditions: np.ndarray, *, n_null: int = 200,

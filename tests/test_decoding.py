@@ -6,6 +6,7 @@ The null calibration of decode_over_time itself is in tests/test_inference.py.""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.decoding import (
@@ -15,6 +16,7 @@ from helpers.decoding import (
     decode_over_time,
     first_decodable_time,
     pca_trajectories,
+    plot_over_time,
     predictive_projection,
 )
 
@@ -192,3 +194,22 @@ def test_compare_over_time_bad_input():
         compare_over_time({"a": representations["a"]}, labels, reference="a")
     with pytest.raises(ValueError, match="target must be"):
         compare_over_time(representations, labels[:50], reference="a")
+
+
+def test_plot_over_time_draws_a_curve_its_band_and_significant_bins():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    features, labels = planted()
+    table = decode_over_time(features, labels, time=np.arange(12) * 0.05, model="toy")
+    ax = plot_over_time(table)
+    score, threshold, dots = ax.lines[:3]
+    np.testing.assert_allclose(score.get_ydata(), table["score"])
+    np.testing.assert_allclose(threshold.get_ydata(), table["threshold"])
+    assert len(dots.get_xdata()) == table["significant"].sum()
+    assert ax.get_ylabel() == "balanced accuracy" and score.get_label() == "toy"
+    with pytest.raises(ValueError, match="several curves"):
+        plot_over_time(pd.concat([table, table], ignore_index=True))
+    plt.close("all")
