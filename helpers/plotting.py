@@ -17,8 +17,9 @@ from helpers.session import OTHER_REGION, REGION_GROUPS, Session
 
 __all__ = [
     "REGION_COLORS", "CHOICE_NAMES", "region_order", "plot_raster", "population_rate",
-    "plot_psth", "psychometric", "plot_psychometric", "plot_intervals", "plot_confusion",
-    "plot_paired_scores", "plot_class_trajectories", "plot_rate_panels", "plot_neuron_rates",
+    "plot_psth", "psychometric", "describe_psychometric", "plot_psychometric", "plot_intervals",
+    "plot_confusion",
+    "plot_paired_scores", "plot_class_trajectories", "plot_null", "plot_rate_panels", "plot_neuron_rates",
     "plot_population_prediction",
 ]
 
@@ -173,6 +174,21 @@ def psychometric(session: Session) -> dict[str, np.ndarray]:
     return result
 
 
+def describe_psychometric(curve: dict[str, np.ndarray]) -> str:
+    """Two lines saying what a psychometric curve (:func:`psychometric`) shows: whether
+    P(left) rises and P(right) falls at every step of left - right (a step against the trend
+    counts only beyond twice its binomial standard error), and where the mouse holds still
+    most often."""
+    def monotone(name: str, sign: int) -> bool:
+        p, se = curve[f"p_{name}"], curve[f"se_{name}"]
+        return bool(np.all(sign * np.diff(p) > -2 * np.hypot(se[1:], se[:-1])))
+
+    still = curve["difference"][np.argmax(curve["p_no-go"])]
+    return (f"as left - right grows, P(left) rises at every step (within 2 s.e.): "
+            f"{monotone('left', 1)}; P(right) falls at every step: {monotone('right', -1)}\n"
+            f"the mouse holds still most often at left - right = {still:+g}")
+
+
 def plot_psychometric(session: Session, *, ax: Axes | None = None) -> Axes:
     """P(choose left / right / no-go) against the contrast difference, with binomial errors."""
     curve = psychometric(session)
@@ -260,6 +276,21 @@ def plot_paired_scores(scores: dict[str, np.ndarray], *, ax: Axes | None = None,
         ax.axhline(chance, color="k", ls=":", lw=1)
     ax.set_xticks(positions, list(scores))
     ax.set(ylabel=ylabel)
+    return ax
+
+
+def plot_null(null_scores: np.ndarray, observed: float, *, ax: Axes | None = None,
+              xlabel: str = "score") -> Axes:
+    """A permutation test at a glance: the scores with shuffled labels as a histogram and the
+    observed score as a vertical line."""
+    null_scores = np.asarray(null_scores, dtype=float)
+    if null_scores.ndim != 1 or len(null_scores) < 1:
+        raise ValueError(f"null_scores must be a non-empty 1-D array, got {null_scores.shape}.")
+    ax = _axes(ax, (5, 2.5))
+    ax.hist(null_scores, bins=10, color="grey", label="shuffled labels")
+    ax.axvline(observed, color="C3", label="true labels")
+    ax.set(xlabel=xlabel)
+    ax.legend(frameon=False)
     return ax
 
 

@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from helpers.session import Session
 
 __all__ = [
-    "session_statistics", "window_counts", "REAL_DATA_RANGES", "STATISTIC_LABELS",
-    "CO_SMOOTHING_TARGETS",
+    "session_statistics", "window_counts", "realism_table", "REAL_DATA_RANGES",
+    "STATISTIC_LABELS", "CO_SMOOTHING_TARGETS",
 ]
 
 #: Ranges measured on a few real sessions (0-0.4 s after stimulus onset), (low, high). The
@@ -121,6 +121,21 @@ def session_statistics(
         "fraction_correct": float(np.mean(session.is_correct)),
         "outcome_balanced_accuracy_thal": outcome_decoding_accuracy(counts, session),
     }
+
+
+def realism_table(session: Session, window: tuple[float, float] = (0.0, 0.4)):
+    """:func:`session_statistics` beside :data:`REAL_DATA_RANGES`: a ``pandas.DataFrame`` indexed
+    by the readable labels of :data:`STATISTIC_LABELS`, with the columns ``this session``,
+    ``real low``, ``real high`` and ``inside`` (bool)."""
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "this session": session_statistics(session, window),
+        "real low": {name: low for name, (low, _) in REAL_DATA_RANGES.items()},
+        "real high": {name: high for name, (_, high) in REAL_DATA_RANGES.items()},
+    })
+    table["inside"] = table["this session"].between(table["real low"], table["real high"])
+    return table.rename(index=STATISTIC_LABELS)
 
 
 def median_fano_factor(counts: np.ndarray) -> float:

@@ -202,3 +202,45 @@ def test_population_prediction_checks_shapes_and_correlates_trial_totals():
     with pytest.raises(ValueError, match="same shape"):
         plot_population_prediction(np.arange(10), predicted, predicted[:3], bin_size=0.01)
     plt.close("all")
+
+
+def test_describe_psychometric_says_whether_the_curve_is_monotone():
+    from helpers.plotting import describe_psychometric
+
+    curve = {"difference": np.array([-1.0, 0.0, 1.0]), "p_left": np.array([0.1, 0.3, 0.9]),
+             "se_left": np.full(3, 0.01), "p_right": np.array([0.8, 0.3, 0.05]),
+             "se_right": np.full(3, 0.01), "p_no-go": np.array([0.1, 0.4, 0.05])}
+    assert describe_psychometric(curve).splitlines() == [
+        "as left - right grows, P(left) rises at every step (within 2 s.e.): True; "
+        "P(right) falls at every step: True",
+        "the mouse holds still most often at left - right = +0"]
+    curve["p_right"] = np.array([0.6, 0.3, 0.05])
+    curve["p_left"] = np.array([0.3, 0.2, 0.9])  # a dip far beyond its s.e.
+    assert "rises at every step (within 2 s.e.): False" in describe_psychometric(curve)
+
+
+def test_region_matrix_leaves_the_diagonal_out_of_the_colour_scale():
+    import pandas as pd
+
+    from helpers.plotting import plot_region_matrix
+
+    regions = ["vis ctx", "thal", "hipp"]
+    values = pd.DataFrame([[5.0, 0.02, -0.01], [0.0, 9.0, 0.01], [0.005, 0.0, 7.0]],
+                          index=regions, columns=regions)
+    ax = plot_region_matrix(values, marked=[("vis ctx", "thal")], title="gain")
+    image = ax.get_images()[0]
+    assert image.get_clim() == pytest.approx((-0.02, 0.02))  # the diagonal's 5-9 are left out
+    assert np.ma.getmaskarray(image.get_array()).diagonal().all()
+    assert len(ax.patches) == 1 and len(ax.figure.axes) == 2  # the outline and the colour bar
+    plt.close("all")
+
+
+def test_plot_null_draws_the_shuffles_and_the_observed_score():
+    from helpers.plotting import plot_null
+
+    ax = plot_null(np.array([0.48, 0.5, 0.52, 0.49]), 0.7, xlabel="balanced accuracy")
+    assert sum(patch.get_height() for patch in ax.patches) == 4
+    assert ax.lines[0].get_xdata()[0] == 0.7 and ax.get_xlabel() == "balanced accuracy"
+    with pytest.raises(ValueError, match="non-empty"):
+        plot_null(np.array([]), 0.7)
+    plt.close("all")

@@ -131,3 +131,14 @@ def test_statistics_read_counts_trials_first():
     silent_neuron = counts.copy()
     silent_neuron[:, 0] = 0
     assert median_fano_factor(silent_neuron) == pytest.approx(median_fano_factor(counts[:, 1:]))
+
+
+def test_realism_table_puts_each_statistic_beside_its_range():
+    from helpers.realism import realism_table
+
+    session = _poisson_session(np.full(30, 5.0))
+    table = realism_table(session)
+    assert list(table.columns) == ["this session", "real low", "real high", "inside"]
+    assert list(table.index) == [STATISTIC_LABELS[name] for name in REAL_DATA_RANGES]
+    rate = table.loc[STATISTIC_LABELS["median_rate_hz"]]
+    assert not rate["inside"] and rate["this session"] > rate["real high"]  # 5 spikes/s
