@@ -16,6 +16,7 @@ stratified K-fold cross-validation it
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,7 +45,8 @@ from helpers.train import RECOMMENDED_FIT, FitSettings, History, fit
 
 __all__ = [
     "MODELS", "CLASSIFIER_RECIPE", "PLAIN_RECIPE", "InputScaler", "FittedRNN", "fit_rnn",
-    "FoldResult", "CVResult", "cross_validate", "PermutationResult", "permutation_test",
+    "FoldResult", "CVResult", "cross_validate", "cross_validate_each", "PermutationResult",
+    "permutation_test",
 ]
 
 #: Every model :func:`cross_validate` knows, in the order the chapter reports them.
@@ -354,6 +356,32 @@ def cross_validate(
                          for name, predicted in result.predictions.items()}
         folds.append(result)
     return CVResult(labels, folds, n_splits, n_repeats, models, rnn_counts)
+
+
+def cross_validate_each(populations: Mapping[str, Session] | Iterable[Session],
+                        **cv_options: Any):
+    """:func:`cross_validate` on each of several populations (regions of a session, sessions),
+    one score table for all of them.
+
+    Args:
+        populations: name -> session (e.g. one region each), or sessions, named by
+            ``session.name``; a generator is read one session at a time, so only one is held
+            in memory.
+        **cv_options: passed to :func:`cross_validate` (``seed``, ``n_repeats``, ``models``...).
+
+    Returns:
+        The score tables of :meth:`CVResult.table`, ``model`` as a column, stacked, with the
+        columns ``where`` (the population's name) and ``neurons`` (its neuron count) added.
+    """
+    import pandas as pd
+
+    named = populations.items() if isinstance(populations, Mapping) \
+        else ((session.name, session) for session in populations)
+    tables = [cross_validate(session, **cv_options).table().reset_index().assign(
+        where=where, neurons=session.n_neurons) for where, session in named]
+    if not tables:
+        raise ValueError("cross_validate_each got no population: pass at least one session.")
+    return pd.concat(tables, ignore_index=True)
 
 
 def _p_correct(session: Session) -> np.ndarray | None:

@@ -217,3 +217,22 @@ def test_labels_and_spikes_of_different_lengths(toy: Session) -> None:
 def test_bad_options(toy: Session, options: dict) -> None:
     with pytest.raises(ValueError):
         cross_validate(toy, **options)
+
+
+def test_cross_validate_each_stacks_one_table_per_population(toy: Session) -> None:
+    from helpers.classify import cross_validate_each
+
+    options = {"settings": SMALL, "recipe": replace(FAST, n_iter=2), "n_splits": 3,
+               "n_repeats": 1, "models": ("logistic", "majority")}
+    halves = {"first": toy.select(areas="MD", trials=np.arange(60) < 30 + 15),
+              "all": toy}
+    table = cross_validate_each(halves, **options)
+    assert list(table["where"]) == ["first", "first", "all", "all"]
+    assert set(table["model"]) == {"logistic", "majority"}
+    assert {"score", "low", "high", "interval", "neurons"} <= set(table.columns)
+    alone = cross_validate(toy, **options).table()
+    np.testing.assert_allclose(table[table["where"] == "all"]["score"], alone["score"])
+    by_name = cross_validate_each(iter([toy]), **options)  # a generator: named by session
+    assert set(by_name["where"]) == {toy.name}
+    with pytest.raises(ValueError, match="no population"):
+        cross_validate_each({}, **options)
