@@ -1,5 +1,6 @@
-# Sourced by .ci/run: a throwaway PostgreSQL server on localhost for tests/test_sweep.py (the
-# hyperparameter-search workers of chapter 6 against a real database). Idempotent: a server
+# Sourced by .ci/run: a throwaway PostgreSQL server on localhost for tests/test_sweep*.py (the
+# search workers of chapter 6, and 2 and 4 of them creating an empty database together, in a
+# schema of its own per test). Idempotent: a server
 # already answering on the port is reused. Exports OPTUNA_TEST_STORAGE on success; on failure it
 # says so loudly and the PostgreSQL test skips (the journal-file tests still run).
 PG_PORT="${PG_PORT:-55432}"

@@ -30,6 +30,7 @@ goes session -> window -> split -> model -> ``fit`` -> evaluate -> plot:
 - :mod:`helpers.plotting` -- figures shared by the chapters.
 - :mod:`helpers.runtime` -- seeds, device, CPU threads, progress bars.
 - :mod:`helpers.sweep` -- hyperparameter searches with Optuna, from a laptop to a cluster.
+- :mod:`helpers.sweep_storage` -- where a search keeps its trials, and what happens on faults.
 - :mod:`helpers.sweep_analysis` -- reading a search: test-set comparison, samplers, importances.
 """
 

@@ -14,6 +14,9 @@ Start a worker (any number of times, anywhere the storage is reachable)::
 
     python -m helpers.sweep --study NAME --storage URL --n-trials K [--small] [--max-trials N]
 
+Storages, their checks and repairs, and stale trials of killed workers are
+:mod:`helpers.sweep_storage`'s; a bad option exits with status 2 and one line naming it.
+
 Each trial trains a :class:`~helpers.models.Seq2SeqRNN` with :func:`helpers.train.fit` on the
 *training* trials of a co-smoothing split, carved in three (:meth:`SweepData.carves`): the trials
 it fits, the *stopping* trials (early stopping and the pruner read them) and the *scoring* trials
@@ -30,7 +33,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import sys
 import time
 import warnings
@@ -45,6 +47,14 @@ from helpers.metrics import bits_per_spike, poisson_log_likelihood
 from helpers.models import Seq2SeqRNN, Seq2SeqSettings
 from helpers.runtime import get_device
 from helpers.splits import CoSmoothingData, co_smoothing_split, split_trials
+from helpers.sweep_storage import (
+    StorageError,
+    counted_trials,
+    fail_stale_trials,
+    open_storage,
+    storage_failure,
+    worker_id,
+)
 from helpers.train import RECOMMENDED_FIT, FitSettings, fit
 
 with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in Jupyter without widgets
@@ -53,11 +63,12 @@ with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in Jupy
     from optuna.trial import TrialState
 
 __all__ = [
-    "SearchSpace", "SPACE", "SweepData", "SMALL", "FULL", "make_sweep_data", "StorageError",
-    "open_storage", "Objective", "make_sampler", "make_pruner", "fail_stale_trials",
-    "run_worker", "candidate_from_params", "worker_id", "SEARCH_RECIPE", "DIVERGED_PENALTY",
-    "main",
+    "SearchSpace", "SPACE", "SweepData", "SMALL", "FULL", "make_sweep_data", "Objective",
+    "make_sampler", "make_pruner", "run_worker", "candidate_from_params", "SEARCH_RECIPE",
+    "DIVERGED_PENALTY", "main",
 ]
+# (StorageError, open_storage, fail_stale_trials and worker_id are helpers.sweep_storage's,
+# importable from here as before.)
 
 #: The small setting where chapter 2's course recipe failed: the first 100 trials, 0-0.4 s
 #: after stimulus onset (40 bins of 10 ms), visual cortex and thalamus.
@@ -73,7 +84,6 @@ SEARCH_RECIPE = replace(RECOMMENDED_FIT, n_iter=800)
 #: What a diverged trial returns, in bits/spike below the constant-rate null on the scoring
 #: trials: clearly worse than learning nothing, so TPE learns to avoid the region.
 DIVERGED_PENALTY = 0.1
-_STATES_COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
 
 
 # ============================================================================ search space
@@ -222,124 +232,7 @@ def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["re
                      val_fraction, description)
 
 
-# ================================================================================= storage
-class StorageError(RuntimeError):
-    """A study storage that cannot be opened; the message names the URL and the fix."""
-
-
-_DRIVER_FIX = {"postgresql": "pip install psycopg2-binary (or psycopg[binary])",
-               "mysql": "pip install pymysql and use a mysql+pymysql:// URL"}
-
-
-def _importable(module: str) -> bool:
-    from importlib.util import find_spec
-
-    try:
-        return find_spec(module) is not None
-    except (ImportError, ValueError):  # e.g. blocked with sys.modules[module] = None
-        return False
-
-
-def _hide_password(url: str) -> str:
-    """The URL as shown in messages: any password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: show it as given
-        return url
-
-
-def _is_database_url(url: str) -> bool:
-    return "://" in url
-
-
-def _journal(url: str) -> optuna.storages.BaseStorage:
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-    path = Path(url.removeprefix("journal:")).expanduser()
-    folder = path.parent
-    problem = None
-    if not folder.is_dir():
-        problem = (f"the folder {folder} does not exist. Fix: create it (mkdir -p {folder}) or "
-                   "choose a path in an existing folder")
-    elif path.is_dir():
-        problem = f"{path} is a folder. Fix: give a file name, e.g. {path / 'study.journal'}"
-    elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        problem = f"{path} is not writable. Fix: choose a path you can write to"
-    if problem:
-        raise StorageError(f"Cannot open the study storage {url!r}: {problem}.")
-    return JournalStorage(JournalFileBackend(str(path)))
-
-
-def _database(url: str) -> optuna.storages.BaseStorage:
-    import sqlalchemy
-    from sqlalchemy.engine import make_url
-
-    shown = _hide_password(url)
-    if url.startswith("postgres://"):
-        raise StorageError(f"Cannot open the study storage {shown!r}: SQLAlchemy needs the "
-                           "scheme postgresql://. Fix: write postgresql:// instead of postgres://.")
-    try:
-        parsed = make_url(url)
-        if parsed.drivername == "postgresql" and not _importable("psycopg") \
-                and _importable("psycopg2"):  # SQLAlchemy >= 2.1 defaults to psycopg 3
-            parsed = parsed.set(drivername="postgresql+psycopg2")
-            url = parsed.render_as_string(hide_password=False)
-        parsed.get_dialect().import_dbapi()
-    except sqlalchemy.exc.NoSuchModuleError as err:
-        raise StorageError(f"Cannot open the study storage {shown!r}: unknown database type. Fix: "
-                           "use a file path (journal file) or postgresql://user:password@host/db."
-                           ) from err
-    except ImportError as err:
-        fix = _DRIVER_FIX.get(parsed.get_backend_name(), f"pip install {err.name}")
-        raise StorageError(f"Cannot open the study storage {shown!r}: its Python driver "
-                           f"({err.name}) is not installed. Fix: {fix}.") from err
-    except sqlalchemy.exc.ArgumentError as err:
-        raise StorageError(f"Cannot open the study storage {shown!r}: not a valid URL ({err}). "
-                           "Fix: postgresql://user:password@host:port/database.") from err
-    backend = parsed.get_backend_name()
-    if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).expanduser().parent
-        if not folder.is_dir():
-            raise StorageError(f"Cannot open the study storage {shown!r}: the folder {folder} does "
-                               f"not exist. Fix: create it (mkdir -p {folder}).")
-    engine_kwargs = {"pool_pre_ping": True}
-    if backend == "postgresql":
-        engine_kwargs["connect_args"] = {"connect_timeout": 5}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-    except sqlalchemy.exc.SQLAlchemyError as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise StorageError(
-            f"Cannot open the study storage {shown!r}: {reason}. Fix: start the database server "
-            "(or ask for one), check host, port, user, password and database name, and make "
-            "sure every worker's machine can reach it.") from err
-
-
-def open_storage(url: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
-    """Open a study storage, failing fast with a :class:`StorageError` that names the URL and
-    the fix (bad path, missing driver, unreachable server) before any training starts.
-
-    Args:
-        url: a journal file path (one machine or a shared file system; ``journal:`` prefix
-            optional), or a database URL such as ``postgresql://user:password@host/db``.
-            A storage object is returned as it is.
-    """
-    if isinstance(url, optuna.storages.BaseStorage):
-        return url
-    if not isinstance(url, str) or not url.strip():
-        raise StorageError(f"Cannot open the study storage {url!r}: give a journal file path "
-                           "or a database URL such as postgresql://user:password@host/db.")
-    return _database(url) if _is_database_url(url) else _journal(url)
-
-
 # =============================================================================== objective
-def worker_id() -> str:
-    """``host:pid`` of this process; trials record it, so that a dead worker's can be found."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class _ValidationBits:
     """Turns :func:`fit`'s validation Poisson loss into co-smoothing bits per spike on the same
     trials (the loss only drops ``log y!``, which is added back here)."""
@@ -476,62 +369,6 @@ def make_pruner(name: str = "median") -> optuna.pruners.BasePruner:
     raise ValueError(f"pruner must be 'median', 'halving' or 'none', got {name!r}.")
 
 
-def _alive(worker: str) -> bool | None:
-    """Whether the worker ``host:pid`` still runs (``None``: another machine, unknown)."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
-
-
-def fail_stale_trials(study: optuna.Study, *, stale_after_s: float = 600.0,
-                      retry: bool = True) -> list[int]:
-    """Mark as failed the running trials of dead workers, and queue each one once for a retry.
-
-    A trial is stale when its worker ran on this machine and is gone, or when its
-    ``heartbeat`` is older than ``stale_after_s`` (workers elsewhere). Every worker calls this
-    at start-up, so a study survives killed workers and a rerun resumes it.
-
-    Returns:
-        The numbers of the trials marked failed.
-    """
-    failed = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = str(trial.user_attrs.get("worker", ""))
-        started = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
-        age = time.time() - float(trial.user_attrs.get("heartbeat", started))
-        alive = _alive(worker) if worker else None
-        if alive is False:
-            reason = f"worker {worker} died while running this trial"
-        elif alive is None and age > stale_after_s:
-            reason = f"no heartbeat from worker {worker or '?'} for {age:.0f} s"
-        else:
-            continue
-        storage = study._storage  # Optuna's own fail_stale_trials uses the same calls
-        try:
-            storage.set_trial_user_attr(trial._trial_id, "reason", reason)
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
-            continue  # another worker got there first
-        failed.append(trial.number)
-        if retry and "retry_of" not in trial.user_attrs:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-    return failed
-
-
-def _n_counted(study: optuna.Study) -> int:
-    """Trials that count towards ``max_trials`` (a dead worker's retried trial does not)."""
-    return sum(1 for t in study.get_trials(deepcopy=False, states=_STATES_COUNTED)
-               if "died" not in str(t.user_attrs.get("reason", "")))
-
-
 def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
                max_trials: int | None = None, space: SearchSpace = SPACE,
                sampler: str = "tpe", sampler_seed: int | None = None,
@@ -551,15 +388,23 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
         space, recipe, seed, device: passed to :class:`Objective`.
         sampler, sampler_seed: see :func:`make_sampler`; give each worker its own seed.
         pruner: a name for :func:`make_pruner`, or a pruner.
-        stale_after_s: see :func:`fail_stale_trials`.
+        stale_after_s: a running trial of a dead worker on this machine is failed at once, one
+            of a worker elsewhere after this long without a heartbeat; either is retried once
+            (:func:`~helpers.sweep_storage.fail_stale_trials`, before every trial, so the
+            surviving workers finish the study they were asked for).
 
     Returns:
         The study.
+
+    Raises:
+        StorageError: the storage cannot be opened, or failed during a trial (disk full,
+            database gone); the message says which and the fix.
     """
     if n_trials < 0 or (max_trials is not None and max_trials < 1):
         raise ValueError(f"need n_trials >= 0 and max_trials >= 1, got {n_trials}, {max_trials}.")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
+    storage = open_storage(storage, grace_period_s=stale_after_s)
+    study = optuna.create_study(study_name=study_name, storage=storage,
                                 direction="maximize", load_if_exists=True,
                                 sampler=make_sampler(sampler, sampler_seed),
                                 pruner=make_pruner(pruner) if isinstance(pruner, str) else pruner)
@@ -573,81 +418,130 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
         elif known != value:
             raise ValueError(f"study {study_name!r} was created with {key} = {known!r}, but this "
                              f"worker has {value!r}; use the same options or another study.")
-    fail_stale_trials(study, stale_after_s=stale_after_s)
     objective = Objective(data, space, recipe=recipe, seed=seed, device=device)
     for _ in range(n_trials):
-        if max_trials is not None and _n_counted(study) >= max_trials:
+        fail_stale_trials(study, stale_after_s=stale_after_s)  # before each trial, not once
+        if max_trials is not None and counted_trials(study) >= max_trials:
             break
-        study.optimize(objective, n_trials=1, catch=(FloatingPointError, ValueError))
+        try:
+            study.optimize(objective, n_trials=1, catch=(FloatingPointError, ValueError))
+        except Exception as err:  # Optuna may hide a storage failure behind its own error
+            failure = storage_failure(err)
+            if failure is None:
+                raise
+            raise failure from err
     return study
 
 
 # ====================================================================================== CLI
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (and exits with status 2)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _at_least(low: float, kind: type = int):
+    """An argparse type: a number of ``kind`` that is at least ``low``."""
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"{text} is below {low}; give a value >= {low}")
+        return value
+    return convert
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m helpers.sweep",
         description="Run one worker of a hyperparameter search of chapter 2's rate model "
                     "(chapter 6). Start it N times, on one machine or many, with the same "
                     "--study and --storage.")
-    parser.add_argument("--study", required=True, help="study name")
-    parser.add_argument("--storage", required=True,
-                        help="journal file path, or database URL (postgresql://user:pw@host/db)")
-    parser.add_argument("--n-trials", type=int, required=True, help="trials for this worker")
-    parser.add_argument("--max-trials", type=int, default=None, help="cap on the study's total")
-    parser.add_argument("--session", default="Lederberg 2017-12-05", help="session name or index")
-    parser.add_argument("--data", default=None,
-                        help="a split saved by SweepData.save (instead of --session and cuts)")
-    parser.add_argument("--small", action="store_true",
-                        help="100 trials x 0-0.4 s, visual cortex + thalamus (default: full)")
-    parser.add_argument("--regions", nargs="+", default=None, help="region groups")
-    parser.add_argument("--trials", type=int, default=None, help="use the first N trials")
-    parser.add_argument("--window", type=float, nargs=2, default=None, metavar=("START_S", "END_S"),
-                        help="seconds from stimulus onset")
-    parser.add_argument("--sampler", choices=("tpe", "random"), default="tpe")
-    parser.add_argument("--sampler-seed", type=int, default=None)
-    parser.add_argument("--pruner", choices=("median", "halving", "none"), default="median")
-    parser.add_argument("--n-iter", type=int, default=SEARCH_RECIPE.n_iter,
-                        help="iteration cap per trial")
-    parser.add_argument("--patience", type=int, default=SEARCH_RECIPE.patience,
-                        help="early-stopping patience (iterations)")
-    parser.add_argument("--seed", type=int, default=0, help="data split and training seed")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
-    parser.add_argument("--stale-after", type=float, default=600.0,
-                        help="seconds without heartbeat before another machine's trial is stale")
+    add = parser.add_argument
+    add("--study", required=True, help="study name")
+    add("--storage", required=True,
+        help="journal file path, or database URL (postgresql://user:pw@host/db)")
+    add("--n-trials", type=_at_least(0), required=True, help="trials for this worker")
+    add("--max-trials", type=_at_least(1), default=None, help="cap on the study's total")
+    add("--session", default="Lederberg 2017-12-05", help="session name or index")
+    add("--data", default=None, help="a split saved by SweepData.save (instead of --session)")
+    add("--small", action="store_true",
+        help="100 trials x 0-0.4 s, visual cortex + thalamus (default: full)")
+    add("--regions", nargs="+", default=None, help="region groups")
+    add("--trials", type=_at_least(2), default=None, help="use the first N trials")
+    add("--window", type=float, nargs=2, default=None, metavar=("START_S", "END_S"),
+        help="seconds from stimulus onset")
+    add("--sampler", choices=("tpe", "random"), default="tpe")
+    add("--sampler-seed", type=int, default=None)
+    add("--pruner", choices=("median", "halving", "none"), default="median")
+    add("--n-iter", type=_at_least(1), default=SEARCH_RECIPE.n_iter, help="iteration cap per trial")
+    add("--patience", type=_at_least(1), default=SEARCH_RECIPE.patience,
+        help="early-stopping patience (iterations)")
+    add("--seed", type=int, default=0, help="data split and training seed")
+    add("--device", choices=("cpu", "cuda"), default=None)
+    add("--stale-after", type=_at_least(1.0, float), default=600.0,
+        help="seconds without heartbeat before another machine's trial is stale")
     return parser
+
+
+def _load_data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> SweepData:
+    """The split the worker trains on, from ``--data`` or a session; bad values exit 2."""
+    if args.window is not None and not args.window[0] < args.window[1]:
+        parser.error(f"--window {args.window[0]:g} {args.window[1]:g}: START_S must be below "
+                     "END_S, e.g. --window 0.0 0.4")
+    if args.data is not None:
+        try:
+            return SweepData.load(args.data)
+        except (OSError, KeyError, ValueError) as err:
+            parser.error(f"--data {args.data}: cannot read a split ({type(err).__name__}: {err}); "
+                         "give a file written by SweepData.save")
+    from helpers.steinmetz import load_session
+
+    session_name = int(args.session) if args.session.isdigit() else args.session
+    preset = dict(SMALL if args.small else FULL)
+    for key, value in (("regions", args.regions), ("n_trials", args.trials),
+                       ("window", args.window)):
+        if value is not None:
+            preset[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return make_sweep_data(load_session(session_name), seed=args.seed, **preset)
+    except ValueError as err:
+        parser.error(f"--session/--regions/--trials/--window: {err}")
+    raise AssertionError("unreachable")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m helpers.sweep`` (see the module docstring); returns the exit
-    status: 0 done, 2 bad storage or options."""
-    args = _parser().parse_args(argv)
+    status: 0 done, 1 the storage failed during the search, 2 bad options or storage (one line
+    on standard error naming the problem and the fix)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)  # one CPU thread per worker: start as many workers as cores
     try:
-        storage = open_storage(args.storage)  # fail before loading data or training
+        storage = open_storage(args.storage, grace_period_s=args.stale_after)  # before training
     except StorageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.storage.startswith("sqlite"):
         print("note: SQLite locks the whole file on each write; use a journal file or "
               "PostgreSQL for parallel workers.", file=sys.stderr)
-    if args.data is not None:
-        data = SweepData.load(args.data)
-    else:
-        from helpers.steinmetz import load_session
-
-        session_name = int(args.session) if args.session.isdigit() else args.session
-        preset = dict(SMALL if args.small else FULL)
-        for key, value in (("regions", args.regions), ("n_trials", args.trials),
-                           ("window", args.window)):
-            if value is not None:
-                preset[key] = tuple(value) if isinstance(value, list) else value
-        data = make_sweep_data(load_session(session_name), seed=args.seed, **preset)
+    data = _load_data(args, parser)
     start = time.perf_counter()
     recipe = replace(SEARCH_RECIPE, n_iter=args.n_iter, patience=args.patience)
-    study = run_worker(args.study, storage, data, n_trials=args.n_trials,
-                       max_trials=args.max_trials, sampler=args.sampler,
-                       sampler_seed=args.sampler_seed, pruner=args.pruner, recipe=recipe,
-                       seed=args.seed, device=args.device, stale_after_s=args.stale_after)
+    try:
+        study = run_worker(args.study, storage, data, n_trials=args.n_trials,
+                           max_trials=args.max_trials, sampler=args.sampler,
+                           sampler_seed=args.sampler_seed, pruner=args.pruner, recipe=recipe,
+                           seed=args.seed, device=args.device, stale_after_s=args.stale_after)
+    except StorageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:  # e.g. a study created with other data or options
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     mine = [t for t in study.get_trials(deepcopy=False)
             if t.user_attrs.get("worker") == worker_id()]
     counts = {s.name.lower(): sum(t.state == s for t in mine) for s in TrialState}

@@ -68,12 +68,14 @@ def new_study(name: str, storage, *, enqueue: tuple[dict, ...] | list[dict] = ()
 
 def launch_workers(n_workers: int, study: str, storage: str, n_trials: int, *,
                    args: tuple[str, ...] = (), log_dir: str | os.PathLike[str],
-                   first_seed: int = 0) -> list[subprocess.Popen]:
+                   first_seed: int = 0, check_storage: bool = True) -> list[subprocess.Popen]:
     """Start ``n_workers`` processes of ``python -m helpers.sweep`` on this machine.
 
     Each gets one CPU thread and its own sampler seed (``first_seed + i``); its output goes to
-    ``log_dir/<study>-<i>.log``. The storage is opened here first, so that a bad URL fails at
-    once with a clear :class:`~helpers.sweep.StorageError`.
+    ``log_dir/<study>-<i>.log``. With ``check_storage`` the storage is opened here first, so
+    that a bad URL fails at once with a clear :class:`~helpers.sweep_storage.StorageError`;
+    without it the workers alone create it, all at once, as on a cluster (the tests of the
+    table-creation race on an empty database use this).
 
     Args:
         n_workers: processes to start (one per CPU core is the most that helps).
@@ -81,10 +83,12 @@ def launch_workers(n_workers: int, study: str, storage: str, n_trials: int, *,
         args: further options, e.g. ``("--small", "--n-iter", "300")``.
         log_dir: an existing folder for the workers' logs.
         first_seed: sampler seed of the first worker.
+        check_storage: open the storage in this process before starting the workers.
     """
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
-    open_storage(str(storage))
+    if check_storage:
+        open_storage(str(storage))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "HELPERS_PROGRESS": "off"}
     processes = []

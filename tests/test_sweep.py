@@ -1,4 +1,5 @@
-"""helpers.sweep: workers, storages, faults (chapter 6).
+"""helpers.sweep: workers, the search, the worker command (chapter 6); storages and faults are
+tests/test_sweep_storage.py's.
 
 Worker processes run on a tiny random split so that the file stays fast. The PostgreSQL test
 needs a server: ``OPTUNA_TEST_STORAGE=postgresql://user:password@host/db`` (``.ci/run`` starts
@@ -8,8 +9,6 @@ one), or a server on localhost:5432 that accepts ``postgres`` without a password
 from __future__ import annotations
 
 import os
-import sys
-import time
 import uuid
 from dataclasses import replace
 
@@ -28,8 +27,6 @@ from helpers.sweep import (
     StorageError,
     SweepData,
     candidate_from_params,
-    fail_stale_trials,
-    main,
     open_storage,
     run_worker,
 )
@@ -166,71 +163,6 @@ def test_max_trials_caps_the_study_and_other_data_are_refused() -> None:
     assert len(study.trials) == 3
     with pytest.raises(ValueError, match="created with data"):
         run_worker("cap", storage, tiny_data(seed=1), n_trials=1, recipe=FAST)
-
-
-def test_a_killed_worker_leaves_a_resumable_study(tmp_path, data_file) -> None:
-    storage = str(tmp_path / "killed.journal")
-    args = ("--data", str(data_file), "--n-iter", "1000000", "--patience", "1000000")
-    worker, = launch_workers(1, "killed", storage, 1, log_dir=tmp_path, args=args)
-    study = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            study = study or optuna.load_study(study_name="killed", storage=open_storage(storage))
-        except KeyError:
-            pass
-        if study and any(t.intermediate_values for t in study.get_trials()):
-            break
-        time.sleep(0.1)
-    worker.kill()
-    worker.wait()
-    running, = study.get_trials(states=(TrialState.RUNNING,))
-    resumed = run_worker("killed", storage, SweepData.load(data_file), n_trials=1,
-                         recipe=replace(FAST, n_iter=1000000), sampler_seed=1)
-    dead, retry = resumed.get_trials()
-    assert dead.number == running.number and dead.state == TrialState.FAIL
-    assert f":{worker.pid} died" in dead.user_attrs["reason"]
-    assert retry.state == TrialState.COMPLETE and retry.user_attrs["retry_of"] == dead.number
-    assert retry.params == dead.params
-    assert fail_stale_trials(resumed) == []
-
-
-def test_a_silent_worker_elsewhere_is_failed_after_the_grace_period() -> None:
-    study = optuna.create_study(direction="maximize")
-    trial = study.ask()
-    trial.set_user_attr("worker", "another-machine:123")
-    trial.set_user_attr("heartbeat", time.time() - 100)
-    assert fail_stale_trials(study, stale_after_s=1000) == []
-    assert fail_stale_trials(study, stale_after_s=10, retry=False) == [0]
-    assert "no heartbeat" in study.trials[0].user_attrs["reason"]
-
-
-@pytest.mark.parametrize("url, message", [
-    ("/no/such/folder/study.journal", "mkdir -p /no/such/folder"),
-    ("postgres://user:secret@localhost/db", "postgresql://"),
-    ("postgresql://user:secret@127.0.0.1:1/db", "start the database server"),
-    ("nosuchdb://host/db", "unknown database type"),
-    ("mysql://user@localhost/db", "pip install pymysql"),
-    ("", "journal file path"),
-])
-def test_bad_storage_urls_name_the_url_and_the_fix(url, message) -> None:
-    with pytest.raises(StorageError, match="Cannot open the study storage") as error:
-        open_storage(url)
-    assert message in str(error.value)
-    assert "secret" not in str(error.value)
-
-
-def test_a_missing_postgresql_driver_says_what_to_install(monkeypatch) -> None:
-    for module in ("psycopg", "psycopg2"):
-        monkeypatch.setitem(sys.modules, module, None)
-    with pytest.raises(StorageError, match="pip install psycopg2-binary"):
-        open_storage("postgresql://user@127.0.0.1/db")
-
-
-def test_the_worker_command_fails_before_training_on_a_bad_storage(capsys) -> None:
-    status = main(["--study", "x", "--storage", "/no/such/folder/s.journal", "--n-trials", "1"])
-    assert status == 2
-    assert "mkdir -p /no/such/folder" in capsys.readouterr().err
 
 
 def test_candidate_from_params_refuses_unknown_settings() -> None:

@@ -285,7 +285,7 @@ def test_a_failing_worker_is_reported_with_its_log(tmp_path) -> None:
     storage = str(tmp_path / "study.journal")
     workers = launch_workers(1, "broken", storage, 1, log_dir=tmp_path,
                              args=("--data", str(tmp_path / "missing.npz")))
-    with pytest.raises(RuntimeError, match="exited with 1(.|\\n)*missing.npz"):
+    with pytest.raises(RuntimeError, match="exited with 2(.|\\n)*missing.npz: cannot read a split"):
         wait_for_workers(workers, "broken", storage, poll_s=0.2)
     with pytest.raises(ValueError, match="n_workers"):
         launch_workers(0, "broken", storage, 1, log_dir=tmp_path)
