@@ -369,6 +369,21 @@ def make_pruner(name: str = "median") -> optuna.pruners.BasePruner:
     raise ValueError(f"pruner must be 'median', 'halving' or 'none', got {name!r}.")
 
 
+def _check_sweep_data(data: SweepData) -> None:
+    """The training trials every trial reads: 3-D, none of the axes empty, all finite."""
+    for name in ("train_inputs", "train_targets"):
+        values = np.asarray(getattr(data, name))
+        if values.ndim != 3 or 0 in values.shape:
+            raise ValueError(f"the sweep's {name} must be (n_trials, n_bins, n_neurons) with no "
+                             f"empty axis, got shape {values.shape}: check the session's trials, "
+                             "time window and regions.")
+        n_bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if n_bad:
+            raise ValueError(f"the sweep's {name} hold {n_bad} NaN or infinite value(s), so "
+                             "every trial would fail: rebuild the split from the session's spike "
+                             "counts (make_sweep_data).")
+
+
 def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
                max_trials: int | None = None, space: SearchSpace = SPACE,
                sampler: str = "tpe", sampler_seed: int | None = None,
@@ -399,9 +414,12 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
     Raises:
         StorageError: the storage cannot be opened, or failed during a trial (disk full,
             database gone); the message says which and the fix.
+        ValueError: bad counts, data with NaN/inf values or an empty axis, or a study created
+            with other data or options.
     """
     if n_trials < 0 or (max_trials is not None and max_trials < 1):
         raise ValueError(f"need n_trials >= 0 and max_trials >= 1, got {n_trials}, {max_trials}.")
+    _check_sweep_data(data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage, grace_period_s=stale_after_s)
     study = optuna.create_study(study_name=study_name, storage=storage,

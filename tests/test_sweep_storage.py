@@ -350,6 +350,26 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys, options, named) -> N
     assert err.count("\n") == 1 and named in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("where", ["train_inputs", "train_targets"])
+def test_data_with_nan_are_refused_before_any_trial(tmp_path, capsys, where) -> None:
+    data = tiny_data()
+    getattr(data, where)[3, 2, 1] = float("nan")
+    with pytest.raises(ValueError, match=f"sweep's {where} hold 1 NaN"):
+        run_worker("nan", optuna.storages.InMemoryStorage(), data, n_trials=1, recipe=FAST)
+    path = data.save(tmp_path / "nan.npz")
+    status = main(["--study", "x", "--storage", str(tmp_path / "s.journal"), "--n-trials", "1",
+                   "--data", str(path)])
+    assert status == 2 and f"sweep's {where} hold 1 NaN" in capsys.readouterr().err
+
+
+def test_data_without_trials_are_refused() -> None:
+    data = tiny_data()
+    empty = SweepData(data.train_inputs[:, :0], data.train_targets[:, :0], data.test_inputs,
+                      data.test_targets, 0.2, "no bins")
+    with pytest.raises(ValueError, match="no empty axis, got shape \\(30, 0, 6\\)"):
+        run_worker("empty", optuna.storages.InMemoryStorage(), empty, n_trials=1, recipe=FAST)
+
+
 def test_the_worker_command_fails_before_training_on_a_bad_storage(capsys) -> None:
     status = main(["--study", "x", "--storage", "/no/such/folder/s.journal", "--n-trials", "1"])
     assert status == 2
