@@ -690,14 +690,14 @@ def _words(name: str) -> list[str]:
 
 def _shown(path: Path) -> str | None:
     """A path as a reader should see it, never absolute: relative to the working folder (at
-    most two ``..``) or to ``~``; ``None`` when neither is short."""
+    most one ``..``, e.g. ``../data`` from ``book/``) or to ``~``; ``None`` otherwise."""
     cwd = Path.cwd()
     if path.is_relative_to(cwd):
         return str(path.relative_to(cwd))
     if path.is_relative_to(Path.home()):
         return "~/" + str(path.relative_to(Path.home()))
     relative = os.path.relpath(path, cwd)
-    return relative if relative.split(os.sep).count("..") <= 2 else None
+    return relative if relative.split(os.sep).count("..") <= 1 else None
 
 
 def list_sessions(*, source: str = "auto",

@@ -678,7 +678,7 @@ def test_describe_data_dir_hides_absolute_paths_where_it_can(tmp_path, monkeypat
 
 
 def test_no_absolute_path_is_printed_when_loading(part0, monkeypatch, capsys):
-    deep = part0.parent / "a" / "b" / "c"  # the data folder is three levels up: not shown
+    deep = part0.parent / "a" / "b"  # the data folder is two levels up: not shown
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
     monkeypatch.setenv("HOME", "/nonexistent-home")
