@@ -393,8 +393,8 @@ Candidate = tuple[Seq2SeqSettings, FitSettings] | SmoothingGLM
 @dataclass(frozen=True)
 class Contrast:
     """A pre-stated paired comparison on the test trials: ``first - second`` in test bits/spike,
-    averaged over seeds, with a 95 % interval from a bootstrap over seeds and test trials
-    together (widened to a t interval over seeds, see :func:`evaluate_on_test`).
+    averaged over seeds, with a 95 % interval that adds the seeds' noise and the test trials'
+    (see :func:`evaluate_on_test`).
 
     Attributes:
         name: ``"first - second"``.
@@ -436,8 +436,8 @@ class TestComparison:
 
     Attributes:
         table: a :func:`~helpers.evaluation.score_table` indexed by candidate (``score``: mean
-            test bits/spike over seeds; ``low``/``high``: 95 % bootstrap over seeds and test
-            trials, t interval) with the extra columns ``seed_sd``, ``n_seeds``, ``stop_bits``
+            test bits/spike over seeds; ``low``/``high``: 95 % interval over seeds and test
+            trials) with the extra columns ``seed_sd``, ``n_seeds``, ``stop_bits``
             (mean score on the stopping trials; NaN for a baseline that needs none) and
             ``seconds`` (mean training time).
         scores: name -> test bits/spike of each seed, ``(n_seeds,)``.
@@ -492,27 +492,30 @@ def _trial_gains(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     return gain.sum(axis=(1, 2))
 
 
-def _resampled_scores(gains: np.ndarray, spike_totals: np.ndarray, trial_weights: np.ndarray,
-                      seed_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bits/spike per seed on every resample of the test trials ``(1 + n_boot, n_seeds)``, and
-    their mean over seeds on every joint resample of seeds and trials ``(1 + n_boot,)``; row 0
-    is the data itself. ``gains``: nats over the null per seed and trial ``(n_seeds,
+def _resampled_scores(gains: np.ndarray, spike_totals: np.ndarray,
+                      trial_weights: np.ndarray) -> np.ndarray:
+    """Bits/spike of each seed on every resample of the test trials ``(1 + n_boot, n_seeds)``
+    (row 0: the data itself). ``gains``: nats over the null per seed and trial ``(n_seeds,
     n_trials)``; ``spike_totals``: spikes per test trial ``(n_trials,)``."""
-    per_seed = (trial_weights @ gains.T) / (trial_weights @ spike_totals * np.log(2))[:, None]
-    return per_seed, (per_seed * seed_weights).mean(axis=1)
+    return (trial_weights @ gains.T) / (trial_weights @ spike_totals * np.log(2))[:, None]
 
 
-def _seed_interval(values: np.ndarray, n_seeds: int, level: float = 0.95
-                   ) -> tuple[float, float, float]:
-    """``(point, low, high)`` from joint resamples of seeds and trials (entry 0: the data): the
-    bootstrap's spread widened to a t interval with ``n_seeds - 1`` degrees of freedom. A
-    percentile interval over 5 seeds covers too little (11 % false positives at a nominal 5 %
-    on null data, tests/test_sweep_analysis.py); this one stays below 5 %."""
-    from scipy.stats import t
+def _seed_interval(per_seed: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """``(point, low, high)`` of the mean over seeds, from :func:`_resampled_scores` (or a
+    difference of two). Two independent sources of noise add: the seeds' (their standard error
+    with a t quantile on ``n_seeds - 1`` degrees of freedom) and the test trials' (the
+    bootstrap's standard error). A percentile bootstrap over 5 seeds covers too little (11 %
+    false positives at a nominal 5 % on null data, tests/test_sweep_analysis.py); this
+    interval stays below 5 %."""
+    from scipy.stats import norm, t
 
-    spread = np.std(values[1:], ddof=1) * math.sqrt(n_seeds / (n_seeds - 1))
-    half = float(t.ppf(0.5 + level / 2, n_seeds - 1) * spread)
-    return float(values[0]), float(values[0]) - half, float(values[0]) + half
+    n_seeds = per_seed.shape[1]
+    point = float(per_seed[0].mean())
+    seed_se = per_seed[0].std(ddof=1) / math.sqrt(n_seeds)
+    trial_se = per_seed[1:].mean(axis=1).std(ddof=1)
+    half = float(np.hypot(t.ppf(0.5 + level / 2, n_seeds - 1) * seed_se,
+                          norm.ppf(0.5 + level / 2) * trial_se))
+    return point, point - half, point + half
 
 
 def evaluate_on_test(candidates: dict[str, Candidate], data: SweepData,
@@ -525,10 +528,11 @@ def evaluate_on_test(candidates: dict[str, Candidate], data: SweepData,
     Seed ``s`` sets the initialisation and the stopping carve (``data.carves(s, score=False)``):
     every candidate trains on the same trials with the same seeds, so the comparison is paired.
     Networks must share one budget (iteration cap, patience, checks); a smoothing + GLM
-    baseline fits the same fitting trials. Intervals: a bootstrap over seeds and test trials
-    together (the same resamples for every candidate), its spread widened to a t interval with
-    ``n_seeds - 1`` degrees of freedom, because a percentile interval over a handful of seeds
-    is too narrow (false-positive rate measured in the tests).
+    baseline fits the same fitting trials. Intervals add two sources of noise: the seeds' (a t
+    interval on ``n_seeds - 1`` degrees of freedom, since a percentile bootstrap over a handful
+    of seeds is too narrow) and the test trials' (a bootstrap over test trials, the same
+    resamples for every candidate, so a difference is paired). The false-positive rate on null
+    data and the power are measured in tests/test_sweep_analysis.py.
 
     Args:
         candidates: name -> ``(architecture, recipe)`` (e.g. from
@@ -561,28 +565,26 @@ def evaluate_on_test(candidates: dict[str, Candidate], data: SweepData,
     else:
         results = [_train_one(*job) for job in jobs]
     trial_weights = bootstrap_weights(len(spikes), n_boot, boot_seed)
-    seed_weights = bootstrap_weights(len(seeds), n_boot, boot_seed + 1)
     boot, scores, extra = {}, {}, {k: {} for k in ("seed_sd", "n_seeds", "stop_bits",
                                                      "seconds")}
     for i, name in enumerate(candidates):
         mine = results[i * len(seeds):(i + 1) * len(seeds)]
         gains = np.stack([_trial_gains(rates.astype(np.float64), spikes) for rates, _, _ in mine])
-        per_seed, boot[name] = _resampled_scores(gains, spikes.sum(axis=(1, 2)), trial_weights,
-                                                 seed_weights)
+        per_seed = boot[name] = _resampled_scores(gains, spikes.sum(axis=(1, 2)), trial_weights)
         scores[name] = per_seed[0]
         for key, value in (("seed_sd", np.std(per_seed[0], ddof=1)), ("n_seeds", len(seeds)),
                            ("stop_bits", np.mean([v for _, v, _ in mine])),
                            ("seconds", np.mean([s for _, _, s in mine]))):
             extra[key][name] = float(value)
-    table = score_table({name: _seed_interval(values, len(seeds)) for name, values in
-                         boot.items()}, metric=f"test bits/spike, mean of {len(seeds)} seeds",
-                        interval=f"95% bootstrap over seeds and test trials, t({len(seeds) - 1})",
+    table = score_table({name: _seed_interval(values) for name, values in boot.items()},
+                        metric=f"test bits/spike, mean of {len(seeds)} seeds",
+                        interval=f"95%: seeds (t, {len(seeds) - 1} df) + test trials (bootstrap)",
                         extra=extra)
     found = None
     if contrast is not None:
         first, second = contrast
         found = Contrast(f"{first} - {second}",
-                         *_seed_interval(boot[first] - boot[second], len(seeds)),
+                         *_seed_interval(boot[first] - boot[second]),
                          n_seeds=len(seeds),
                          same_settings=candidates[first] == candidates[second])
     return TestComparison(table, scores, found)

@@ -182,13 +182,12 @@ def _contrast_rejects(effect: float, seed_sd: float, n_reps: int = 200) -> float
     for rep in range(n_reps):
         rng = np.random.default_rng(rep)
         spikes, trial = rng.poisson(50, 20).astype(float), rng.normal(0, 3, 20)
-        boot = []
+        per_seed = []
         for shift in (effect, 0.0):
             seed_effect = rng.normal(shift, seed_sd, (5, 1)) * spikes * np.log(2)
             gains = trial + seed_effect + rng.normal(0, 1, (5, 20))
-            boot.append(_resampled_scores(gains, spikes, bootstrap_weights(20, 300, rep),
-                                          bootstrap_weights(5, 300, rep + 1))[1])
-        _, low, high = _seed_interval(boot[0] - boot[1], 5)
+            per_seed.append(_resampled_scores(gains, spikes, bootstrap_weights(20, 300, rep)))
+        _, low, high = _seed_interval(per_seed[0] - per_seed[1])
         rejects += low > 0 or high < 0
     return rejects / n_reps
 
@@ -196,8 +195,8 @@ def _contrast_rejects(effect: float, seed_sd: float, n_reps: int = 200) -> float
 def test_the_contrast_keeps_its_false_positive_rate_and_finds_a_planted_difference() -> None:
     assert _contrast_rejects(0.0, seed_sd=0.02) <= 0.05  # seed noise dominates
     assert _contrast_rejects(0.0, seed_sd=0.0) <= 0.05  # test-trial noise only
-    assert _contrast_rejects(0.05, seed_sd=0.02) >= 0.6
-    assert _contrast_rejects(0.03, seed_sd=0.0) >= 0.9
+    assert _contrast_rejects(0.05, seed_sd=0.02) >= 0.7  # measured 0.80
+    assert _contrast_rejects(0.03, seed_sd=0.005) >= 0.9  # measured 0.98
 
 
 def test_a_percentile_interval_over_five_seeds_would_not_keep_it() -> None:
@@ -207,7 +206,7 @@ def test_a_percentile_interval_over_five_seeds_would_not_keep_it() -> None:
         diffs = rng.normal(0, 1, 5)
         _, low, high = bootstrap_summary(bootstrap_weights(5, 300, rep) @ diffs / 5)
         rejects += low > 0 or high < 0
-    assert rejects / 200 > 0.08  # why evaluate_on_test widens it to a t interval
+    assert rejects / 200 > 0.08  # why evaluate_on_test uses a t interval over seeds
 
 
 class GuardedArray:
