@@ -507,9 +507,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> SweepData:
     """The split the worker trains on, from ``--data`` or a session; bad values exit 2."""
-    if args.window is not None and not args.window[0] < args.window[1]:
-        parser.error(f"--window {args.window[0]:g} {args.window[1]:g}: START_S must be below "
-                     "END_S, e.g. --window 0.0 0.4")
     if args.data is not None:
         try:
             return SweepData.load(args.data)
@@ -537,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     on standard error naming the problem and the fix)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.window is not None and not args.window[0] < args.window[1]:
+        parser.error(f"--window {args.window[0]:g} {args.window[1]:g}: START_S must be below "
+                     "END_S, e.g. --window 0.0 0.4")
     torch.set_num_threads(1)  # one CPU thread per worker: start as many workers as cores
     try:
         storage = open_storage(args.storage, grace_period_s=args.stale_after)  # before training
