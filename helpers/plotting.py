@@ -20,7 +20,7 @@ __all__ = [
     "plot_psth", "psychometric", "describe_psychometric", "plot_psychometric", "plot_intervals",
     "plot_confusion",
     "plot_paired_scores", "plot_class_trajectories", "plot_null", "plot_rate_panels", "plot_neuron_rates",
-    "plot_population_prediction",
+    "plot_population_prediction", "plot_region_matrix", "plot_lag_profiles",
 ]
 
 #: One colour per region group, the same in every chapter.
@@ -411,3 +411,54 @@ def plot_population_prediction(time: np.ndarray, observed: np.ndarray, predicted
     right.set(xlabel="observed spikes per test trial", ylabel="predicted spikes",
               title=f"r = {np.corrcoef(observed_totals, predicted_totals)[0, 1]:.2f}")
     return left, right
+
+
+def plot_region_matrix(values, *, ax: Axes | None = None, title: str = "",
+                       label: str = "gain (bits/spike)", marked=None) -> Axes:
+    """A region x region matrix (rows = source, columns = target) with the diagonal left out,
+    so that the off-diagonal pairs set the colour scale; a colour bar beside it (chapter 3).
+
+    Args:
+        values: a square ``pandas.DataFrame`` indexed and columned by region.
+        title, label: the panel's title and the colour bar's label.
+        marked: optional ``(source, target)`` pairs to outline (e.g. the true couplings).
+    """
+    ax = _axes(ax, (4.5, 3.8))
+    matrix = values.to_numpy(dtype=float).copy()
+    np.fill_diagonal(matrix, np.nan)  # within-region cells are not pairs
+    finite = matrix[np.isfinite(matrix)]
+    bound = max(float(np.abs(finite).max()), 1e-12) if finite.size else 1.0
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-bound, vmax=bound)
+    ax.figure.colorbar(image, ax=ax, label=label, fraction=0.046)
+    regions = list(values.index)
+    ax.set(xticks=range(len(regions)), yticks=range(len(regions)), title=title,
+           xlabel="target", ylabel="source", facecolor="0.85")
+    ax.set_xticklabels(list(values.columns), rotation=30, ha="right")
+    ax.set_yticklabels(regions)
+    for source, target in marked or ():
+        if source in regions and target in values.columns:
+            ax.add_patch(plt.Rectangle((list(values.columns).index(target) - 0.5,
+                                        regions.index(source) - 0.5), 1, 1, fill=False,
+                                       edgecolor="black", lw=2))
+    return ax
+
+
+def plot_lag_profiles(profiles: dict, *, ax: Axes | None = None) -> Axes:
+    """Lag profiles with their 95 % bands, one per region pair (chapter 3).
+
+    Args:
+        profiles: name -> an object with ``lags_s``, ``profile``, ``low``, ``high`` and
+            ``peak_s`` (:class:`helpers.regression.LagProfile`); lags in seconds, negative =
+            the source leads.
+    """
+    ax = _axes(ax, (5.5, 3.3))
+    for name, lag in profiles.items():
+        milliseconds = 1000 * np.asarray(lag.lags_s)
+        line, = ax.plot(milliseconds, lag.profile, "o-", ms=3,
+                        label=f"{name} (peak {1000 * lag.peak_s:+.0f} ms)")
+        ax.fill_between(milliseconds, lag.low, lag.high, color=line.get_color(), alpha=0.2)
+    ax.axvline(0, color="k", lw=1, ls=":")
+    ax.set(xlabel="lag of the source (ms; negative = the source leads)",
+           ylabel="residual cross-correlation\n(top singular value)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax

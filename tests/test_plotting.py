@@ -244,3 +244,18 @@ def test_plot_null_draws_the_shuffles_and_the_observed_score():
     with pytest.raises(ValueError, match="non-empty"):
         plot_null(np.array([]), 0.7)
     plt.close("all")
+
+
+def test_lag_profiles_draw_a_band_per_pair_and_name_the_peak():
+    from types import SimpleNamespace
+
+    from helpers.plotting import plot_lag_profiles
+
+    lags = np.linspace(-0.1, 0.1, 21)
+    profile = np.exp(-((lags + 0.03) / 0.05) ** 2)
+    lag = SimpleNamespace(lags_s=lags, profile=profile, low=profile - 0.1, high=profile + 0.1,
+                          peak_s=-0.03)
+    ax = plot_lag_profiles({"a -> b": lag})
+    assert len(ax.collections) == 1 and "-30 ms" in ax.get_legend().get_texts()[0].get_text()
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), 1000 * lags)
+    plt.close("all")
