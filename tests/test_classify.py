@@ -36,7 +36,8 @@ def make_toy_session(n_trials: int = 60, signal: float = 1.0, seed: int = 0,
     truth = None
     if with_truth:
         p_correct = np.where(correct, 0.9, 0.3)
-        truth = Truth(rates, np.zeros((n_trials, 20, 1)), ("none",), {"p_correct": p_correct})
+        truth = Truth(rates.transpose(1, 2, 0), np.zeros((n_trials, 20, 1)), ("none",),
+                      {"p_correct": p_correct})
     return Session(spikes=rng.poisson(rates), brain_area=np.array(["MD"] * 10),
                    contrast_left=np.zeros(n_trials), contrast_right=np.zeros(n_trials),
                    feedback_type=np.where(correct, 1, -1), bin_size=0.01, stim_onset=0.0,
