@@ -18,7 +18,12 @@ It reports, as markdown tables for issue notes:
 3. speed: the course recipe against the recommended one on the same data (wall and CPU time),
    time per iteration with PyTorch's default threads and with one, and a profile of one
    iteration of the course model (where the time goes);
-4. the wall-clock time of executing ``book/02_seq2seq_poisson_rnn.ipynb``.
+4. the wall-clock time of executing ``book/02_seq2seq_poisson_rnn.ipynb``;
+5. the fit before and after issue 21, side by side on chapter 2's session and split: the previous
+   default (full-batch Adam, :data:`PREVIOUS_FIT`) and today's :data:`RECOMMENDED_FIT`, trained
+   in turn in this one process for each of several seeds (wall and CPU seconds, iterations,
+   held-out bits/spike), the time ratios, and the paired gain in bits/spike with a bootstrap
+   over test trials and seeds. ``--fit-speed-only`` runs just this section.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ from chapter_times import report_notebook_time  # benchmarks/ is on sys.path whe
 
 from helpers import Session, load_session
 from helpers.baselines import baseline_rates
-from helpers.evaluation import score_rates
+from helpers.evaluation import relation, score_gains, score_rates
+from helpers.metrics import bits_per_spike
 from helpers.models import COURSE_SEQ2SEQ, RECOMMENDED_SEQ2SEQ, Seq2SeqRNN, Seq2SeqSettings
+from helpers.runtime import get_device
 from helpers.session import MIN_RATE
-from helpers.splits import CoSmoothingData, co_smoothing_split
+from helpers.splits import CoSmoothingData, CoSmoothingSplit, co_smoothing_split, split_trials
 from helpers.surrogate import make_session
 from helpers.train import COURSE_RECIPE, RECOMMENDED_FIT, FitSettings, History, fit
 
@@ -45,6 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "book" / "02_seq2seq_poisson_rnn.ipynb"
 SMALL_WINDOW = (0.0, 0.4)  # seconds after stimulus onset
 SMALL_AREAS = {"VISp": 130, "VISam": 130}
+CHAPTER_SEED = 2021  # chapter 2's SEED: its trial split and its neuron permutation
+#: The recommended fit before issue 21: full-batch Adam (one update per pass over the trials).
+PREVIOUS_FIT = FitSettings(n_iter=2000, lr=0.01, validation=0.2, patience=50, eval_every=5,
+                           batch_size=None, num_threads=1)
 
 
 def train(settings: Seq2SeqSettings, data: CoSmoothingData, recipe: FitSettings = RECOMMENDED_FIT,
@@ -174,24 +185,79 @@ def speed(default_session: Session, timing: dict) -> None:
     profile_course_model(data)
 
 
+def chapter_data() -> CoSmoothingData:
+    """Chapter 2's data: session 11's visual cortex (>= 1 spike/s), its trial split and neuron
+    halves drawn exactly as the chapter draws them."""
+    visual = load_session("Lederberg 2017-12-05").select(regions="vis ctx", min_rate=MIN_RATE)
+    train_trials, test_trials = split_trials(visual.n_trials, test_fraction=0.2,
+                                             seed=CHAPTER_SEED)
+    order = np.random.default_rng(CHAPTER_SEED).permutation(visual.n_neurons)
+    n_heldout = round(0.5 * visual.n_neurons)
+    split = CoSmoothingSplit(train_trials, test_trials, np.sort(order[n_heldout:]),
+                             np.sort(order[:n_heldout]))
+    return split.apply(visual.spikes_by_trial())
+
+
+def fit_speed(seeds: list[int]) -> None:
+    """Section 5: the previous default fit against today's, paired by seed, in one process
+    (the two alternate which goes first, so a change in machine load hits both)."""
+    data, device = chapter_data(), get_device(verbose=False)
+    recipes = {"previous": PREVIOUS_FIT, "recommended": RECOMMENDED_FIT}
+    print(f"\n## The fit, before and after (chapter 2's session and split, {device})\n\n"
+          f"previous: {PREVIOUS_FIT}\nrecommended: {RECOMMENDED_FIT}\n\n"
+          f"train {data.train_inputs.shape} -> {data.train_targets.shape[-1]} neurons, test "
+          f"{data.test_inputs.shape[0]} trials\n\n| seed | fit | iterations (kept) | wall s | "
+          "CPU s | bits/spike |\n|---|---|---|---|---|---|")
+    rates = {name: [] for name in recipes}
+    seconds = {name: np.zeros((len(seeds), 2)) for name in recipes}
+    for i, seed in enumerate(seeds):
+        for name in (list(recipes) if i % 2 == 0 else list(recipes)[::-1]):
+            model = Seq2SeqRNN(data.train_inputs.shape[-1], data.train_targets.shape[-1])
+            wall, cpu = time.perf_counter(), time.process_time()
+            history = fit(model.to(device), data.train_inputs, data.train_targets,
+                          recipes[name], seed=seed, progress=False)
+            seconds[name][i] = time.perf_counter() - wall, time.process_time() - cpu
+            rates[name].append(model.predict(data.test_inputs)[0])
+            score = bits_per_spike(rates[name][-1], data.test_targets)
+            print(f"| {seed} | {name} | {history.n_iterations} ({history.best_iteration}) | "
+                  f"{seconds[name][i, 0]:.1f} | {seconds[name][i, 1]:.1f} | {score:.4f} |",
+                  flush=True)
+    wall_ratio, cpu_ratio = seconds["previous"].sum(axis=0) / seconds["recommended"].sum(axis=0)
+    per_seed = seconds["previous"][:, 0] / seconds["recommended"][:, 0]
+    gain = score_gains({name: np.stack(stack) for name, stack in rates.items()},
+                       data.test_targets, reference="previous").loc["recommended"]
+    print(f"\nRecommended vs previous over seeds {seeds}: {wall_ratio:.1f}x less wall time "
+          f"(per seed {', '.join(f'{r:.1f}x' for r in per_seed)}), {cpu_ratio:.1f}x less CPU "
+          f"time; bits/spike gain {gain['score']:+.4f} [{gain['low']:+.4f}, {gain['high']:+.4f}]"
+          f" (95 % paired bootstrap over test trials, a seed drawn per resample): "
+          f"the interval {relation(gain['low'], gain['high'], 0.0)}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="default session only, no course recipe there, 2 small seeds")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     parser.add_argument("--no-notebook", action="store_true")
+    parser.add_argument("--fit-seeds", type=int, nargs="*", default=[0, 1, 2],
+                        help="seeds of section 5 (the fit before and after; at least 3)")
+    parser.add_argument("--fit-speed-only", action="store_true", help="run only section 5")
     args = parser.parse_args()
+    os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
+    if args.fit_speed_only:
+        fit_speed(args.fit_seeds)
+        return
     print(f"Recommended model: {RECOMMENDED_SEQ2SEQ}; fit defaults (lr, patience, validation) "
           "as in helpers.train.fit.\n\n## Full sessions")
     default_session = make_session()
     timing = full_session("make_session() (seed 0)", default_session, seed=0,
                           course=not args.quick)
     if not args.quick:
-        os.environ.setdefault("STEINMETZ_SOURCE", "simulated")
         full_session("simulated Lederberg 2017-12-05 (the chapter's session)",
                      load_session("Lederberg 2017-12-05"), seed=0, course=False)
     small_sessions(args.seeds[:2] if args.quick else args.seeds)
     speed(default_session, timing)
+    fit_speed(args.fit_seeds)
     if not (args.quick or args.no_notebook):
         report_notebook_time(NOTEBOOK)
 

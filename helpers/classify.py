@@ -58,10 +58,10 @@ MODELS = ("rnn", "logistic", "majority", "best achievable")
 #: L2 penalty 1e-2, early stopping on a stratified 40 % of the training trials (a large share,
 #: because a noisy validation loss, not a small fit set, was what most often spoiled a fold).
 CLASSIFIER_RECIPE = replace(RECOMMENDED_FIT, n_iter=300, weight_decay=1e-2, validation=0.4,
-                            patience=40)
+                            patience=40, lr=0.01, batch_size=None)
 #: How the original project trained (paired with :data:`~helpers.models.PLAIN_CLASSIFIER`):
 #: exactly 500 iterations at lr 0.005, no validation, no regularisation.
-PLAIN_RECIPE = replace(RECOMMENDED_FIT, n_iter=500, lr=0.005, validation=None)
+PLAIN_RECIPE = replace(RECOMMENDED_FIT, n_iter=500, lr=0.005, validation=None, batch_size=None)
 
 
 class InputScaler:

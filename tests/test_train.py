@@ -173,10 +173,10 @@ def test_history_plot_draws_all_curves():
 # ------------------------------------------------------------------------------ recipes
 def test_recipes():
     assert RECOMMENDED_FIT == FitSettings()
-    assert (RECOMMENDED_FIT.n_iter, RECOMMENDED_FIT.lr, RECOMMENDED_FIT.validation) == (
-        2000, 0.01, 0.2)
-    assert (COURSE_RECIPE.n_iter, COURSE_RECIPE.lr, COURSE_RECIPE.validation) == (
-        1000, 0.005, None)
+    assert (RECOMMENDED_FIT.n_iter, RECOMMENDED_FIT.lr, RECOMMENDED_FIT.validation,
+            RECOMMENDED_FIT.batch_size) == (2000, 0.02, 0.2, 32)
+    assert (COURSE_RECIPE.n_iter, COURSE_RECIPE.lr, COURSE_RECIPE.validation,
+            COURSE_RECIPE.batch_size) == (1000, 0.005, None, None)  # full batch
     assert COURSE_RECIPE.num_threads is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         COURSE_RECIPE.lr = 0.1
@@ -187,7 +187,7 @@ def test_the_course_recipe_is_passed_positionally():
     course = fit(Seq2SeqRNN(6, 5), inputs, targets, COURSE_RECIPE, n_iter=20, progress=False)
     assert course.n_iterations == 20 and course.val_loss == [] and course.n_val_trials == 0
     by_hand = fit(Seq2SeqRNN(6, 5), inputs, targets, n_iter=20, lr=0.005, validation=None,
-                  num_threads=None, progress=False)
+                  batch_size=None, num_threads=None, progress=False)
     assert course.train_loss == by_hand.train_loss
     assert COURSE_RECIPE.n_iter == 1000  # the override changed this call only
 
