@@ -1,54 +1,67 @@
-"""Chapter 3, measured: the region x region matrix and the recovery of known couplings.
+"""Chapter 3, measured: does the residual analysis find the simulated couplings, and only them?
 
-Run from the repository root (CPU only; about 5-10 minutes on 2 cores)::
+Run from the repository root (CPU only)::
 
-    .venv/bin/python benchmarks/cross_region.py            # 3 seeds, and the notebook's time
-    .venv/bin/python benchmarks/cross_region.py --seeds 0 --no-notebook
+    .venv/bin/python benchmarks/cross_region.py --json out.json     # seeds 0 1 2
+    .venv/bin/python benchmarks/cross_region.py --seeds 0 --notebook  # also time chapter 3
 
-For each simulated seed (the Lederberg 2017-12-05 layout, ``make_session(seed)``, whose coupled
-pairs are vis ctx -> thal and hipp -> other ctx; see ``helpers.surrogate.COUPLED_PAIRS``), with
-the chapter's settings (neurons >= 1 spike/s, 0-0.5 s after the stimulus, trials whose stimulus
-x choice occurs twice, matched source size = the smallest target's held-in half):
+For each simulated seed (the Lederberg 2017-12-05 layout, ``make_session(seed)``; coupled pairs
+in ``session.truth.coupling``: vis ctx -> thal and hipp -> other ctx, rank 2, the source
+leading by 30 ms), with the chapter's settings (neurons >= 1 spike/s, 0-0.5 s after the
+stimulus, trials whose stimulus x choice occurs twice, condition PSTH removed from source and
+target = residuals):
 
-1. the matrix of ridge's gain over the within-condition trial-shuffle control (bits/spike);
-2. detection: is each coupled pair's gain above every uncoupled pair's (pairs that involve a
-   coupled pair in either direction are left out of the uncoupled set)? the AUC of the gain
-   for coupled vs uncoupled pairs;
-3. lag: where the lagged ridge model's weight peaks (10 ms lags, -200 to +100 ms), for each
-   coupled pair and its reverse (truth: -30 ms and +30 ms);
-4. rank: the cross-validated rank of reduced-rank regression for coupled and uncoupled pairs
-   (truth for the coupling: 2);
-5. run times of each step, and of the notebook.
+1. every ordered region pair at matched source size: ridge's gain over the clean trial-shuffle
+   control (20 permutations, partners nearby, same condition and set, matched response time),
+   bits/spike with a 95 % interval that contains the permutation spread;
+2. detection: the share of *uncoupled* pairs whose interval lies above 0 (a false coupling
+   claim; pairs that are a coupled pair or its reverse are left out; intervals below 0 are
+   printed too) and the AUC of the gain, coupled vs uncoupled, pooled over seeds;
+3. rank: reduced-rank regression's cross-validated rank (10 folds, one-SE rule, interval) of
+   the example pair vis ctx -> thal (all its source neurons) on within-trial residuals (each
+   trial's own mean residual removed too: a shared gain or engagement is not communication),
+   beside the rank on plain residuals and on raw counts;
+4. lag: the peak of the residual cross-covariance (symmetric lags, +-100 ms) for the same pair.
+
+``--json PATH`` writes ``rank_true``, ``rank_chosen`` (one per seed), ``lag_true_s`` (the
+source's lead, s), ``lag_found_s`` (one per seed, same sign convention),
+``false_coupling_rate`` and ``auc``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
-from chapter_times import report_notebook_time  # benchmarks/ is on sys.path when run as a script
 
-from helpers.evaluation import score_gains
-from helpers.regression import ReducedRankRates, RidgeRates, lag_profile, lagged_features
-from helpers.splits import MIN_REGION_NEURONS, cross_region_split, shuffle_within_conditions
+from helpers.regression import (
+    ReducedRankRates,
+    coupling_gains,
+    lag_profile,
+    pair_data,
+)
+from helpers.splits import MIN_REGION_NEURONS, cross_region_split
 from helpers.surrogate import make_session
 
 WINDOW = (0.0, 0.5)
 LAGS, SMOOTH = (-0.1, 0.0, 0.1), 0.1
-FINE_LAGS = tuple(np.round(np.arange(-0.2, 0.1001, 0.01), 2))
+LAG_SMOOTH = 0.05
+EXAMPLE = ("vis ctx", "thal")
+N_PERMUTATIONS = 20
 ROOT = Path(__file__).resolve().parents[1]
+#: The data the rank is measured on: the chapter's (within-trial residuals) first.
+RANK_DATA = {"within-trial residuals": {"within_trial": True}, "residuals": {},
+             "raw counts": {"residual": False}}
 
 
 def prepared(seed: int):
-    """The chapter's session: pairable trials, their conditions and the shuffle partners."""
+    """The chapter's session: pairable trials, neurons >= 1 spike/s, its conditions."""
     session = make_session(seed)
-    conditions = np.c_[session.contrast_left, session.contrast_right, session.response]
-    _, ids, sizes = np.unique(conditions, axis=0, return_inverse=True, return_counts=True)
-    keep = sizes[np.ravel(ids)] >= 2
-    session, conditions = session.select(trials=keep), conditions[keep]
-    return session, conditions, shuffle_within_conditions(conditions, seed=seed)
+    session = session.select(trials=session.trials_with_partner(), min_rate=1.0)
+    return session, session.task_conditions()
 
 
 def auc(positive: list[float], negative: list[float]) -> float:
@@ -57,112 +70,123 @@ def auc(positive: list[float], negative: list[float]) -> float:
     return float(((pos > neg) + 0.5 * (pos == neg)).mean())
 
 
+def region_matrix(session, conditions, seed: int) -> dict:
+    """Gain over the shuffle, ``(score, low, high)``, for every ordered pair of regions."""
+    regions = [r for r in session.regions_present if r != "other"
+               and (session.region == r).sum() >= 2 * MIN_REGION_NEURONS]
+    n_source = min(int((session.region == r).sum()) // 2 for r in regions)
+    first = cross_region_split(session, regions[0], regions[1], min_rate=None,
+                               conditions=conditions, seed=seed)
+    partners = first.partners(conditions, n_permutations=N_PERMUTATIONS,
+                              response_time=session.events.get("response_time"), seed=seed)
+    gains = {}
+    for source in regions:
+        for target in regions:
+            if source == target:
+                continue
+            split = cross_region_split(session, source, target, n_source=n_source,
+                                       min_rate=None, conditions=conditions, seed=seed)
+            data = pair_data(session, split, conditions, window=WINDOW, lags_s=LAGS,
+                             smooth_s=SMOOTH)
+            table, _ = coupling_gains(data, partners, seed=seed, n_boot=500)
+            row = table[table["over"] == "shuffle"].iloc[0]
+            gains[source, target] = (float(row["score"]), float(row["low"]), float(row["high"]))
+    return dict(regions=regions, n_source=n_source, gains=gains)
+
+
+def rank_and_lag(session, conditions, seed: int, pair: tuple[str, str]) -> dict:
+    """Cross-validated rank (residuals and raw counts) and lag peak of one pair."""
+    split = cross_region_split(session, *pair, min_rate=None, conditions=conditions, seed=seed)
+    ranks = {}
+    for name, options in RANK_DATA.items():
+        data = pair_data(session, split, conditions, window=WINDOW, lags_s=LAGS,
+                         smooth_s=SMOOTH, **options)
+        model = ReducedRankRates(seed=seed).fit(*data.train())
+        ranks[name] = (model.rank_, *model.rank_interval_)
+    lag = lag_profile(session, split, conditions, window=WINDOW, max_lag_s=0.1,
+                      smooth_s=LAG_SMOOTH, seed=seed)
+    return dict(ranks=ranks, lead_s=-lag.peak_s, lead_interval_s=(-lag.peak_high_s,
+                                                                   -lag.peak_low_s))
+
+
 def run_seed(seed: int) -> dict:
     times = {}
     start = time.perf_counter()
-    session, conditions, partner = prepared(seed)
+    session, conditions = prepared(seed)
     times["simulate"] = time.perf_counter() - start
-    rated = session.mean_rates() >= 1.0
-    regions = [r for r in session.regions_present if r != "other"
-               and (rated & (session.region == r)).sum() >= 2 * MIN_REGION_NEURONS]
-    counts = {r: int((rated & (session.region == r)).sum()) for r in regions}
-    n_source = min(n - round(n / 2) for n in counts.values())
-    window = session.window(*WINDOW).spikes_by_trial()
-    gains, ranks = {}, {}
     start = time.perf_counter()
-    for source in regions:
-        for target in regions:
-            if source == target:
-                continue
-            split = cross_region_split(session, source, target, n_source=n_source, seed=seed)
-            tr, te = split.train_trials, split.test_trials
-            y = window[..., split.heldout_neurons]
-            x = lagged_features(session, *WINDOW, LAGS, neurons=split.source_neurons,
-                                smooth_s=SMOOTH)
-            model = ReducedRankRates(seed=seed).fit(x[tr], y[tr])
-            predictions = {
-                "ridge": model.predict(x[te], rank=y.shape[-1]),
-                "shuffle": RidgeRates(seed=seed).fit(x[partner][tr], y[tr]).predict(
-                    x[partner][te]),
-            }
-            table = score_gains(predictions, y[te], reference="shuffle", n_boot=300, seed=seed)
-            gains[source, target] = table.loc["ridge", ["score", "low", "high"]].astype(
-                float).to_numpy()
-            ranks[source, target] = model.rank
+    result = region_matrix(session, conditions, seed)
     times["matrix"] = time.perf_counter() - start
     truth = session.truth.coupling
-    coupled = [p for p in truth.pairs if p[0] in regions and p[1] in regions]
-    involved = {q for p in coupled for q in (p, p[::-1])}
-    uncoupled = [p for p in gains if p not in involved]
+    coupled = [p for p in truth.pairs if p in result["gains"]]
     start = time.perf_counter()
-    peaks = {}
-    for source, target in [q for p in coupled for q in (p, p[::-1])]:
-        split = cross_region_split(session, source, target, n_source=n_source, seed=seed)
-        x = lagged_features(session, *WINDOW, FINE_LAGS, neurons=split.source_neurons)
-        y = window[..., split.heldout_neurons]
-        profile = lag_profile(RidgeRates(seed=seed).fit(x[split.train_trials],
-                                                        y[split.train_trials]), FINE_LAGS)
-        peaks[source, target] = 1000 * FINE_LAGS[int(np.argmax(profile))]
-    times["lags"] = time.perf_counter() - start
-    return dict(seed=seed, regions=regions, counts=counts, n_source=n_source, gains=gains,
-                ranks=ranks, coupled=coupled, uncoupled=uncoupled, peaks=peaks, times=times,
-                lag_ms=1000 * truth.lag_s, rank=truth.rank)
+    result["recovery"] = {pair: rank_and_lag(session, conditions, seed, pair)
+                          for pair in coupled}
+    times["rank and lag"] = time.perf_counter() - start
+    involved = {q for p in coupled for q in (p, p[::-1])}
+    return dict(result, seed=seed, coupled=coupled, times=times, rank=truth.rank,
+                lag_s=truth.lag_s, uncoupled=[p for p in result["gains"] if p not in involved])
 
 
 def report(result: dict) -> None:
-    regions, gains = result["regions"], result["gains"]
     print(f"\n## Seed {result['seed']}\n")
-    print(f"neurons >= 1 spike/s: {result['counts']}; {result['n_source']} source neurons per "
-          "pair; coupled: " + ", ".join(f"{s} -> {t}" for s, t in result["coupled"]))
-    print("\nGain of ridge over the trial-shuffle control (bits/spike), rows = source:\n")
-    print("| source \\ target | " + " | ".join(regions) + " |")
-    print("|---" * (len(regions) + 1) + "|")
-    for source in regions:
-        cells = []
-        for target in regions:
-            if source == target:
-                cells.append("--")
-                continue
-            score, low, high = gains[source, target]
-            mark = " **(coupled)**" if (source, target) in result["coupled"] else ""
-            cells.append(f"{score:.3f} [{low:.3f}, {high:.3f}]{mark}")
-        print(f"| {source} | " + " | ".join(cells) + " |")
-    uncoupled = [gains[p][0] for p in result["uncoupled"]]
-    separation = auc([gains[p][0] for p in result["coupled"]], uncoupled)
-    print(f"\nuncoupled pairs: {min(uncoupled):.3f} to {max(uncoupled):.3f}; "
-          f"AUC coupled vs uncoupled {separation:.2f}")
-    for pair in result["coupled"]:
-        source, target = pair
-        print(f"- {source} -> {target}: gain {gains[pair][0]:.3f} "
-              f"({'above' if gains[pair][0] > max(uncoupled) else 'NOT above'} every uncoupled "
-              f"pair); weight peak {result['peaks'][pair]:+.0f} ms (true -{result['lag_ms']:.0f}),"
-              f" reverse {result['peaks'][pair[::-1]]:+.0f} ms (true +{result['lag_ms']:.0f}); "
-              f"CV rank {result['ranks'][pair]} (true {result['rank']})")
-    other_ranks = [result["ranks"][p] for p in result["uncoupled"]]
-    print(f"- CV rank of uncoupled pairs: median {np.median(other_ranks):.0f} "
-          f"(range {min(other_ranks)}-{max(other_ranks)})")
-    print("- times: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["times"].items())
-          + f" ({len(gains)} pairs)")
+    print(f"regions {result['regions']}, {result['n_source']} source neurons per pair; "
+          "coupled: " + ", ".join(f"{s} -> {t}" for s, t in result["coupled"]))
+    print("\n| pair | gain over shuffle (bits/spike) | truth |\n|---|---|---|")
+    for (source, target), (score, low, high) in result["gains"].items():
+        kind = ("coupled" if (source, target) in result["coupled"] else "uncoupled"
+                if (source, target) in result["uncoupled"] else "reverse of coupled")
+        print(f"| {source} -> {target} | {score:+.4f} [{low:+.4f}, {high:+.4f}] | {kind} |")
+    for (source, target), found in result["recovery"].items():
+        ranks = "; ".join(f"{rank} [{low}, {high}] on {name}"
+                          for name, (rank, low, high) in found["ranks"].items())
+        lead_low, lead_high = found["lead_interval_s"]
+        print(f"- {source} -> {target}: rank {ranks} (true {result['rank']}); source leads by "
+              f"{1000 * found['lead_s']:+.0f} ms [{1000 * lead_low:+.0f}, "
+              f"{1000 * lead_high:+.0f}] (true {1000 * result['lag_s']:+.0f})")
+    print("- times: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["times"].items()))
+
+
+def summary(results: list[dict]) -> dict:
+    uncoupled = [r["gains"][p] for r in results for p in r["uncoupled"]]
+    coupled = [r["gains"][p] for r in results for p in r["coupled"]]
+    example = [r["recovery"][EXAMPLE] for r in results]
+    return {
+        "rank_true": int(results[0]["rank"]),
+        "rank_chosen": [int(e["ranks"]["within-trial residuals"][0]) for e in example],
+        "lag_true_s": float(results[0]["lag_s"]),
+        "lag_found_s": [round(float(e["lead_s"]), 4) for e in example],
+        "false_coupling_rate": float(np.mean([low > 0 for _, low, high in uncoupled])),
+        "auc": auc([g[0] for g in coupled], [g[0] for g in uncoupled]),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--no-notebook", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--notebook", action="store_true", help="also time chapter 3")
     args = parser.parse_args()
-    results = [run_seed(seed) for seed in args.seeds]
-    for result in results:
-        report(result)
-    detected = [r["gains"][p][0] > max(r["gains"][q][0] for q in r["uncoupled"])
-                for r in results for p in r["coupled"]]
-    lag_errors = [abs(r["peaks"][p] + r["lag_ms"]) for r in results for p in r["coupled"]]
-    reverse = [r["peaks"][p[::-1]] > 0 for r in results for p in r["coupled"]]
+    results = []
+    for seed in args.seeds:
+        results.append(run_seed(seed))
+        report(results[-1])
+    numbers = summary(results)
     print(f"\n## Summary over {len(results)} seeds\n")
-    print(f"coupled pairs above every uncoupled pair: {sum(detected)} of {len(detected)}; "
-          f"|weight peak - true lag|: median {np.median(lag_errors):.0f} ms "
-          f"(max {max(lag_errors):.0f}); reverse direction peaks at a positive lag: "
-          f"{sum(reverse)} of {len(reverse)}")
-    if not args.no_notebook:
+    print(json.dumps(numbers, indent=1))
+    close_rank = sum(abs(r - numbers["rank_true"]) <= 1 for r in numbers["rank_chosen"])
+    close_lag = sum(abs(lag - numbers["lag_true_s"]) <= 0.0100001
+                    for lag in numbers["lag_found_s"])
+    below = np.mean([r["gains"][p][2] < 0 for r in results for p in r["uncoupled"]])
+    print(f"uncoupled pairs with an interval below 0 (the shuffle better): {below:.2f}")
+    print(f"rank within +-1 in {close_rank} of {len(results)} seeds; lag within 10 ms in "
+          f"{close_lag} of {len(results)}; false coupling rate "
+          f"{numbers['false_coupling_rate']:.2f}; AUC {numbers['auc']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=1) + "\n")
+    if args.notebook:
+        from chapter_times import report_notebook_time  # benchmarks/ is on sys.path
+
         report_notebook_time(ROOT / "book" / "03_cross_region.ipynb")
 
 

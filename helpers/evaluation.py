@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.inference import bootstrap_summary, bootstrap_weights
 from helpers.metrics import poisson_log_likelihood, pseudo_r2
 
-__all__ = ["LABELS", "score_table", "score_rates", "score_gains", "relation"]
+__all__ = ["LABELS", "score_table", "score_rates", "score_gains", "relation",
+           "hierarchical_summary"]
 
 #: Display names of the models and baselines the book scores, by identifier.
 LABELS: dict[str, str] = {
@@ -129,20 +131,27 @@ def score_gains(predictions: dict[str, np.ndarray], spikes: np.ndarray, *, refer
                 n_boot: int = 1000, seed: int = 0):
     """Gain in bits per spike of each prediction over ``reference``, with paired intervals.
 
-    The same bootstrap over test trials as :func:`score_rates` (same ``seed``, same resamples):
-    each resample's gain is ``bps(model) - bps(reference)`` on that resample, so the interval
-    accounts for the two models being scored on the same trials.
+    A bootstrap over test trials (the same resamples as :func:`score_rates` for the same
+    ``seed``): each resample's gain is ``bps(model) - bps(reference)`` on that resample, so the
+    interval accounts for the two models being scored on the same trials.
+
+    A prediction may also be a stack of *draws* ``(n_draws, n_trials, n_bins, n_neurons)``,
+    e.g. a shuffle control refitted on 20 permutations: its point estimate is the mean over
+    draws, and each bootstrap resample scores one draw picked at random (the same draw for every
+    stacked prediction), so the spread between draws is inside the interval.
 
     Args:
-        predictions: name -> rates ``(n_trials, n_bins, n_neurons)``, including ``reference``.
-        spikes: the observed test counts, same shape.
+        predictions: name -> rates ``(n_trials, n_bins, n_neurons)`` (or draws of them),
+            including ``reference``.
+        spikes: the observed test counts ``(n_trials, n_bins, n_neurons)``.
         reference: the name of the prediction to subtract (e.g. ``"psth"``, ``"shuffle"``).
         n_boot: bootstrap resamples.
         seed: seeds the resampling.
 
     Returns:
         A :func:`score_table` of gains (metric ``"bits/spike gain over <reference>"``), without
-        the reference's own row.
+        the reference's own row, and the column ``p_gain``: the one-sided bootstrap p-value of
+        a gain <= 0 (for a correction over many pairs, e.g. :func:`helpers.inference.holm`).
     """
     if reference not in predictions:
         raise KeyError(f"{reference!r} is not among the predictions {list(predictions)}.")
@@ -150,25 +159,30 @@ def score_gains(predictions: dict[str, np.ndarray], spikes: np.ndarray, *, refer
     if spikes.ndim != 3:
         raise ValueError(f"spikes must be the test counts in the models' layout (n_trials, "
                          f"n_bins, n_neurons), got shape {spikes.shape}.")
-    n_trials = len(spikes)
-    rng = np.random.default_rng(seed)
-    weights = np.vstack([np.ones(n_trials),
-                         rng.multinomial(n_trials, np.full(n_trials, 1 / n_trials), size=n_boot)])
-    per_spike = weights @ spikes.sum(axis=(1, 2)) * np.log(2)
-
-    def boot(rates: np.ndarray) -> np.ndarray:
-        rates = np.asarray(rates, dtype=np.float64)
-        if rates.shape != spikes.shape:
-            raise ValueError(f"rates {rates.shape} but spikes {spikes.shape}.")
-        return weights @ _gain_per_trial(rates, spikes) / per_spike
-
-    base = boot(predictions[reference])
-    intervals = {name: _summary(boot(rates) - base) for name, rates in predictions.items()
-                 if name != reference}
-    if not intervals:
+    if len(predictions) < 2:
         raise ValueError("score_gains needs a prediction besides the reference.")
-    return score_table(intervals, metric=f"bits/spike gain over {reference}",
-                       interval="95% paired bootstrap over test trials")
+    weights = bootstrap_weights(len(spikes), n_boot, seed)
+    per_spike = weights @ spikes.sum(axis=(1, 2)) * np.log(2)
+    draw = np.random.default_rng([seed, 1]).integers(0, 2**31, size=len(weights))
+
+    def boot(name: str) -> np.ndarray:
+        rates = np.asarray(predictions[name], dtype=np.float64)
+        stacked = rates if rates.ndim == 4 else rates[None]
+        if stacked.shape[1:] != spikes.shape:
+            raise ValueError(f"{name}: rates {rates.shape} but spikes {spikes.shape} (or "
+                             "(n_draws, *spikes.shape) for draws of a control).")
+        gains = np.stack([_gain_per_trial(r, spikes) for r in stacked])  # (n_draws, n_trials)
+        chosen = gains[draw % len(gains)]
+        chosen[0] = gains.mean(axis=0)  # the point estimate: the mean over draws
+        return (weights * chosen).sum(axis=1) / per_spike
+
+    base = boot(reference)
+    gains = {name: boot(name) - base for name in predictions if name != reference}
+    p_values = {name: float((1 + np.sum(g[1:] <= 0)) / len(g)) for name, g in gains.items()}
+    return score_table({name: bootstrap_summary(g) for name, g in gains.items()},
+                       metric=f"bits/spike gain over {reference}",
+                       interval="95% paired bootstrap over test trials",
+                       extra={"p_gain": p_values})
 
 
 def _summary(values: np.ndarray) -> tuple[float, float, float]:
@@ -184,3 +198,35 @@ def relation(low: float, high: float, reference: float) -> str:
         raise ValueError(f"need low <= high, got [{low}, {high}].")
     where = "above" if low > reference else "below" if high < reference else "overlaps"
     return f"{where} {reference:g}"
+
+
+def hierarchical_summary(values: np.ndarray, mice: np.ndarray, *, n_boot: int = 1000,
+                         seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean over mice of each mouse's mean over its sessions, with a hierarchical bootstrap
+    interval (mice resampled, then sessions within each drawn mouse): sessions of one mouse are
+    not independent, so pooling them as if they were gives too narrow an interval.
+
+    Args:
+        values: one estimate per session ``(n_sessions,)``, e.g. a pair's gain.
+        mice: the mouse of each session ``(n_sessions,)``.
+
+    Returns:
+        ``(point, low, high)``; with a single session the interval is ``(nan, nan)``.
+    """
+    values, mice = np.asarray(values, dtype=float).ravel(), np.asarray(mice).ravel()
+    if len(values) != len(mice) or len(values) == 0:
+        raise ValueError(f"need one mouse per session value, got {len(values)} values and "
+                         f"{len(mice)} mice.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values contain NaN or inf: drop those sessions first.")
+    groups = [values[mice == mouse] for mouse in np.unique(mice)]
+    point = float(np.mean([g.mean() for g in groups]))
+    if len(values) < 2:
+        return point, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    draws = np.empty(n_boot + 1)
+    draws[0] = point
+    for b in range(1, n_boot + 1):
+        chosen = rng.integers(len(groups), size=len(groups))
+        draws[b] = np.mean([rng.choice(groups[i], size=len(groups[i])).mean() for i in chosen])
+    return bootstrap_summary(draws, level)

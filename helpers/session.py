@@ -278,6 +278,22 @@ class Session:
         """Each neuron's mean firing rate over all trials and bins, spikes/s, ``(n_neurons,)``."""
         return self.spikes.mean(axis=(1, 2), dtype=np.float64) / self.bin_size
 
+    def task_conditions(self) -> np.ndarray:
+        """Each trial's stimulus x choice: ``(n_trials, 3)`` = contrast left, contrast right,
+        response (the conditions of a condition PSTH and of a within-condition shuffle)."""
+        if self.response is None:
+            raise ValueError(f"Session {self.name} has no responses: its conditions need the "
+                             "choice. Load a session with response times and choices.")
+        return np.c_[self.contrast_left, self.contrast_right, self.response]
+
+    def trials_with_partner(self, min_trials: int = 2) -> np.ndarray:
+        """Boolean mask ``(n_trials,)``: trials whose stimulus x choice condition
+        (:meth:`task_conditions`) occurs at least ``min_trials`` times, i.e. trials that have a
+        partner for a within-condition shuffle. Use as ``session.select(trials=mask)``."""
+        _, group, sizes = np.unique(self.task_conditions(), axis=0, return_inverse=True,
+                                    return_counts=True)
+        return sizes[np.ravel(group)] >= min_trials
+
     # ------------------------------------------------------------- subsetting
     def select(self, regions: str | list[str] | None = None, areas: str | list[str] | None = None,
                *, trials: np.ndarray | None = None, min_rate: float | None = None) -> Session:

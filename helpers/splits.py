@@ -6,8 +6,8 @@ replacement, so test trials leaked into training) and is reproducible from its `
 - :func:`split_trials`, :func:`balance_trials`, :func:`subsample_trials`: trials.
 - :func:`split_neurons`, :func:`co_smoothing_split`: the Neural Latents Benchmark's co-smoothing
   split of trials (train/test) and neurons (held-in/held-out).
-- :func:`check_labels`, :func:`make_folds`, :func:`balanced_class_weights`: cross-validated
-  decoding of binary trial labels.
+- :func:`check_labels`, :func:`balanced_class_weights`: cross-validated decoding of binary
+  trial labels (the folds themselves: :mod:`helpers.inference`).
 - :func:`cross_region_split`, :func:`shuffle_within_conditions`: predicting one brain region
   from another, and the trial-shuffle control (chapter 3).
 
@@ -18,15 +18,15 @@ All arrays handed to models are in the models' layout ``(n_trials, n_bins, n_neu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 __all__ = [
     "split_trials", "balance_trials", "subsample_trials", "split_neurons", "co_smoothing_split",
-    "CoSmoothingSplit", "CoSmoothingData", "check_labels", "make_folds",
+    "CoSmoothingSplit", "CoSmoothingData", "check_labels",
     "balanced_class_weights", "BALANCING", "balanced_subset", "shuffle_within_conditions",
-    "CrossRegionSplit", "cross_region_split", "MIN_REGION_NEURONS",
+    "CrossRegionSplit", "cross_region_split", "MIN_REGION_NEURONS", "source_fixed_splits",
 ]
 
 #: The two ways to balance the classes of training trials (chapter 4): a class-weighted loss,
@@ -277,21 +277,6 @@ def check_labels(labels: np.ndarray, n_splits: int, n_trials: int | None = None)
     return labels.astype(np.int64)
 
 
-def make_folds(labels: np.ndarray, n_splits: int = 5, n_repeats: int = 2,
-               seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Repeated stratified K-fold splits: every trial is tested once per repeat.
-
-    Returns:
-        ``n_splits * n_repeats`` pairs ``(train_idx, test_idx)`` of trial indices.
-    """
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
-    splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
-                                       random_state=seed)
-    return [(np.sort(train), np.sort(test))
-            for train, test in splitter.split(np.zeros(len(labels)), labels)]
-
-
 def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
     """``n_trials / (n_classes * count_c)`` per class: each class then weighs the same in the
     loss, as scikit-learn's ``class_weight="balanced"``. Shape ``(n_classes,)``.
@@ -321,45 +306,80 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int = 2) -> np.ndarray
 MIN_REGION_NEURONS = 10
 
 
-def shuffle_within_conditions(conditions: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """A partner for every trial: another trial of the same condition, never itself.
-
-    The trial-shuffle control of cross-region prediction pairs the source activity of trial
-    ``partner[i]`` with the target activity of trial ``i``: the task drive (same condition)
-    is kept, the trial-by-trial covariation is broken. Within each condition the trials are
-    permuted by a random cyclic shift of a random order, which moves every trial.
-
-    Args:
-        conditions: one value, or one row of values, per trial: ``(n_trials,)`` or
-            ``(n_trials, n_features)``, e.g. ``np.c_[contrast_left, contrast_right, response]``.
-        seed: makes the pairing reproducible.
-
-    Returns:
-        ``partner``: trial indices ``(n_trials,)``, a permutation with ``partner[i] != i`` and
-        the same condition as ``i``.
-
-    Raises:
-        ValueError: a condition with a single trial (it has no partner: drop such trials
-            first), or no trials.
-    """
+def _condition_groups(conditions: np.ndarray) -> np.ndarray:
     conditions = np.asarray(conditions)
     if conditions.ndim not in (1, 2) or len(conditions) == 0:
         raise ValueError(f"conditions must be (n_trials,) or (n_trials, n_features) with at "
                          f"least one trial, got shape {conditions.shape}.")
     rows = conditions.reshape(len(conditions), -1)
-    _, group, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
-    group = np.ravel(group)
-    if (counts == 1).any():
+    return np.ravel(np.unique(rows, axis=0, return_inverse=True)[1])
+
+
+def shuffle_within_conditions(conditions: np.ndarray, *, seed: int = 0,
+                              sets: np.ndarray | None = None,
+                              response_time: np.ndarray | None = None,
+                              n_nearest: int = 4) -> np.ndarray:
+    """A partner for every trial: a *nearby* trial of the same condition (and set), never itself.
+
+    The trial-shuffle control of cross-region prediction pairs the source activity of trial
+    ``partner[i]`` with the target activity of trial ``i``: the task drive (same condition) is
+    kept, the trial-by-trial covariation is broken. Partners are drawn at random among the
+    ``n_nearest`` candidates closest in the session (so slow drift of engagement and firing,
+    shared by neighbouring trials, is kept too, Harris 2020) and, with ``response_time``,
+    among those the closest in response time (movement timing is kept).
+
+    Args:
+        conditions: one value, or one row of values, per trial: ``(n_trials,)`` or
+            ``(n_trials, n_features)``, e.g. ``session.task_conditions()``.
+        seed: makes the draw reproducible (one seed per permutation).
+        sets: a label per trial, e.g. 0 = training and 1 = test trials: partners are drawn
+            within the same set, so a control model never reads another set's activity.
+        response_time: seconds, ``(n_trials,)``, NaN where there is none (no-go trials).
+        n_nearest: how many nearby candidates a partner is drawn from.
+
+    Returns:
+        ``partner``: trial indices ``(n_trials,)`` with ``partner[i] != i``, the same condition
+        and set as ``i``.
+
+    Raises:
+        ValueError: a trial alone in its condition (within its set): it has no partner. Keep
+            trials whose condition occurs at least twice (``session.trials_with_partner()``)
+            and split them with ``cross_region_split(..., conditions=...)``.
+    """
+    group = _condition_groups(conditions)
+    if sets is not None:
+        sets = np.asarray(sets)
+        if sets.shape != group.shape:
+            raise ValueError(f"sets must have one label per trial ({len(group)}), got shape "
+                             f"{sets.shape}.")
+        group = _condition_groups(np.c_[group, _condition_groups(sets)])
+    if response_time is not None:
+        response_time = np.asarray(response_time, dtype=float)
+        if response_time.shape != group.shape:
+            raise ValueError(f"response_time needs one value per trial ({len(group)}), got "
+                             f"shape {response_time.shape}.")
+    if not isinstance(n_nearest, (int, np.integer)) or n_nearest < 1:
+        raise ValueError(f"n_nearest must be a positive integer, got {n_nearest!r}.")
+    counts = np.bincount(group)
+    if (counts[group] == 1).any():
         alone = np.flatnonzero(counts[group] == 1)
-        raise ValueError(f"{len(alone)} trial(s) are alone in their condition (e.g. trial "
+        where = " within its set" if sets is not None else ""
+        raise ValueError(f"{len(alone)} trial(s) are alone in their condition{where} (e.g. trial "
                          f"{alone[0]}) and cannot be paired with another trial of the same "
-                         "condition; keep only trials whose condition occurs at least twice.")
+                         "condition; keep only trials whose condition occurs at least twice "
+                         "(session.trials_with_partner()) and split with cross_region_split("
+                         "..., conditions=...).")
     rng = np.random.default_rng(seed)
-    partner = np.empty(len(rows), dtype=np.int64)
-    for g in range(len(counts)):
-        members = rng.permutation(np.flatnonzero(group == g))
-        shift = int(rng.integers(1, len(members)))
-        partner[members] = np.roll(members, shift)
+    partner = np.empty(len(group), dtype=np.int64)
+    for trial in range(len(group)):
+        others = np.flatnonzero(group == group[trial])
+        others = others[others != trial]
+        others = others[np.argsort(np.abs(others - trial), kind="stable")]
+        if response_time is not None and np.isfinite(response_time[trial]):
+            near = others[:2 * n_nearest]
+            gap = np.abs(np.nan_to_num(response_time[near], nan=np.inf) - response_time[trial])
+            others = near[np.argsort(gap, kind="stable")]
+        partner[trial] = rng.choice(others[:n_nearest])
     return partner
 
 
@@ -378,7 +398,7 @@ class CrossRegionSplit:
         heldout_neurons: the target neurons whose rates every model predicts.
         train_trials, test_trials: the trial split, the same for every model.
         within: source == target: the source neurons are the target's held-in neurons
-            (within-region co-smoothing).
+            (within-region prediction, the reference of Semedo et al.'s comparison).
     """
 
     source: str
@@ -393,11 +413,24 @@ class CrossRegionSplit:
     def describe(self) -> str:
         """One line: what is read and what is predicted."""
         if self.within:
-            return (f"{self.target} -> {self.target}: within-region co-smoothing, "
+            return (f"{self.target} -> {self.target}: within-region, "
                     f"{len(self.source_neurons)} held-in neurons predict "
                     f"{len(self.heldout_neurons)} held-out ones")
         return (f"{self.source} -> {self.target}: {len(self.source_neurons)} source neurons "
                 f"predict {len(self.heldout_neurons)} held-out target neurons")
+
+    def partners(self, conditions: np.ndarray, *, n_permutations: int = 20,
+                 response_time: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+        """``n_permutations`` draws of :func:`shuffle_within_conditions`, partners within the
+        training and within the test trials separately: ``(n_permutations, n_trials)``."""
+        if not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
+            raise ValueError(f"n_permutations must be a positive integer, got "
+                             f"{n_permutations!r}.")
+        sets = np.zeros(len(self.train_trials) + len(self.test_trials), dtype=int)
+        sets[self.test_trials] = 1
+        return np.stack([shuffle_within_conditions(conditions, seed=s, sets=sets,
+                                                   response_time=response_time)
+                         for s in np.random.SeedSequence(seed).generate_state(n_permutations)])
 
 
 def _region_neurons(session, region: str, min_rate: float | None) -> np.ndarray:
@@ -420,16 +453,42 @@ def _region_neurons(session, region: str, min_rate: float | None) -> np.ndarray:
     return neurons
 
 
+def _paired_trial_split(conditions: np.ndarray, test_fraction: float,
+                        seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test trials such that every condition has 0 or >= 2 trials in each set."""
+    group = _condition_groups(conditions)
+    counts = np.bincount(group)
+    if (counts == 1).any():
+        raise ValueError(f"{int((counts == 1).sum())} condition(s) have a single trial: keep "
+                         "trials whose condition occurs at least twice "
+                         "(session.trials_with_partner()).")
+    rng = np.random.default_rng([seed, 2])
+    test = []
+    for g, n in enumerate(counts):
+        n_test = int(round(test_fraction * n))
+        if n_test == 1:  # one test trial would have no partner: 0 or 2, at random
+            n_test = 2 if n >= 4 and rng.random() < 0.5 else 0
+        if n - n_test == 1:
+            n_test -= 1
+        test.extend(rng.choice(np.flatnonzero(group == g), n_test, replace=False))
+    test = np.sort(np.asarray(test, dtype=np.int64))
+    if len(test) == 0:
+        raise ValueError("no condition has enough trials for a test set with partners; use a "
+                         "larger test_fraction or more trials.")
+    return np.setdiff1d(np.arange(len(group)), test), test
+
+
 def cross_region_split(session, source: str, target: str, *, n_source: int | None = None,
                        min_rate: float | None = 1.0, heldout_fraction: float = 0.5,
-                       test_fraction: float = 0.2, seed: int = 0) -> CrossRegionSplit:
+                       test_fraction: float = 0.2, conditions: np.ndarray | None = None,
+                       seed: int = 0) -> CrossRegionSplit:
     """Split a session for predicting region ``target`` from region ``source``.
 
     The target's neurons are split into held-in and held-out halves (as in co-smoothing); every
     model predicts the held-out ones on the test trials. The source neurons are drawn from the
     source region (without replacement, ``n_source`` of them to compare regions at matched size)
-    or, when ``source == target``, from the target's held-in neurons: within-region
-    co-smoothing, the ceiling for a region predicted from a population of the same size.
+    or, when ``source == target``, from the target's held-in neurons: within-region prediction
+    from a population of the same size (a reference, not a ceiling).
 
     Args:
         session: a :class:`~helpers.session.Session`.
@@ -437,14 +496,17 @@ def cross_region_split(session, source: str, target: str, *, n_source: int | Non
         n_source: how many source neurons to read (``None``: all of them).
         min_rate: only neurons firing at least this many spikes/s take part.
         heldout_fraction: share of the target's neurons to predict.
-        test_fraction: share of trials kept for testing (drawn by :func:`split_trials` with the
-            same ``seed`` for every pair, so all pairs share the split).
+        test_fraction: share of trials kept for testing (the same ``seed`` gives every pair
+            the same trials).
+        conditions: the trials' conditions (``session.task_conditions()``): every condition
+            then has 0 or >= 2 trials in each set, so the shuffle control finds partners
+            within the training and within the test trials.
         seed: seeds every draw.
 
     Raises:
         ValueError: a region the session did not record (the message lists those it did), a
-            region with fewer than :data:`MIN_REGION_NEURONS` neurons, or ``n_source`` larger
-            than the neurons available.
+            region with fewer than :data:`MIN_REGION_NEURONS` neurons, ``n_source`` larger
+            than the neurons available, or a condition with a single trial.
     """
     target_neurons = _region_neurons(session, target, min_rate)
     heldin, heldout = split_neurons(len(target_neurons), heldout_fraction, seed=seed)
@@ -459,5 +521,49 @@ def cross_region_split(session, source: str, target: str, *, n_source: int | Non
             raise ValueError(f"n_source={n_source} but {where} has {len(pool)} neurons; ask "
                              "for fewer.")
         pool = np.sort(np.random.default_rng([seed, 1]).choice(pool, n_source, replace=False))
-    train, test = split_trials(session.n_trials, test_fraction, seed=seed)
+    if conditions is None:
+        train, test = split_trials(session.n_trials, test_fraction, seed=seed)
+    else:
+        if len(conditions) != session.n_trials:
+            raise ValueError(f"{len(conditions)} conditions for {session.n_trials} trials.")
+        train, test = _paired_trial_split(conditions, test_fraction, seed)
     return CrossRegionSplit(source, target, pool, heldin, heldout, train, test, within)
+
+
+def source_fixed_splits(session, source: str, target: str, *, conditions: np.ndarray,
+                        min_rate: float | None = None, test_fraction: float = 0.2,
+                        seed: int = 0) -> tuple[CrossRegionSplit, CrossRegionSplit]:
+    """Semedo et al.'s comparison: one source population, two targets matched in size and rate.
+
+    The source region's neurons are halved: one half is the source, the other half the
+    *within-region* target; the other region's target neurons are drawn to match the
+    within-region target in number and, neuron by neuron, in mean rate (each takes the unused
+    neuron of the larger pool whose rate is closest). Both splits share the trials.
+
+    Returns:
+        ``(to_target, to_source)``: source -> other region, and source -> its own held-out half.
+
+    Raises:
+        ValueError: as :func:`cross_region_split` (a region too small, a lone condition).
+    """
+    within = cross_region_split(session, source, source, min_rate=min_rate, seed=seed,
+                                test_fraction=test_fraction, conditions=conditions)
+    pool = _region_neurons(session, target, min_rate)
+    rates = session.mean_rates()
+    own, other = within.heldout_neurons, pool
+    if len(other) < len(own):
+        own, other = other, own  # match the larger pool to the smaller one
+    free = np.ones(len(other), dtype=bool)
+    matched = []
+    for neuron in own[np.argsort(rates[own])[::-1]]:  # fastest first: they are the rarest
+        gap = np.where(free, np.abs(np.log(rates[other] + 1e-3) - np.log(rates[neuron] + 1e-3)),
+                       np.inf)
+        matched.append(other[int(np.argmin(gap))])
+        free[int(np.argmin(gap))] = False
+    matched = np.sort(np.asarray(matched))
+    heldout_target = own if own is pool else matched
+    heldout_source = matched if own is pool else own
+    to_source = replace(within, heldout_neurons=np.sort(heldout_source))
+    to_target = replace(within, target=target, heldin_neurons=np.setdiff1d(pool, heldout_target),
+                        heldout_neurons=np.sort(heldout_target), within=False)
+    return to_target, to_source

@@ -137,3 +137,40 @@ def test_score_gains_are_paired_differences_of_bits_per_spike(split_session):
         score_gains({"null": null}, spikes, reference="null")
     with pytest.raises(ValueError, match="models' layout"):
         score_gains(predictions, spikes[0], reference="null")
+    assert 0 < gains.loc["oracle", "p_gain"] <= 0.01  # the oracle beats the null
+
+
+def test_draws_of_a_control_widen_the_interval_by_their_spread(split_session):
+    from helpers.evaluation import score_gains
+
+    _, _, data, truth = split_session
+    spikes = data.test_targets
+    null = np.broadcast_to(data.train_targets.mean(axis=(0, 1)), spikes.shape)
+    draws = np.stack([null * factor for factor in (0.6, 1.0, 1.6)])  # a noisy control
+    single = score_gains({"oracle": truth.test_targets, "c": draws[1]}, spikes, reference="c")
+    stacked = score_gains({"oracle": truth.test_targets, "c": draws}, spikes, reference="c")
+    per_draw = [score_gains({"oracle": truth.test_targets, "c": d}, spikes,
+                            reference="c").loc["oracle", "score"] for d in draws]
+    assert stacked.loc["oracle", "score"] == pytest.approx(np.mean(per_draw))  # mean over draws
+    width = stacked.loc["oracle", ["low", "high"]].diff().iloc[-1]
+    assert width > 1.2 * single.loc["oracle", ["low", "high"]].diff().iloc[-1]
+    with pytest.raises(ValueError, match="n_draws"):
+        score_gains({"oracle": truth.test_targets, "c": draws[:, :3]}, spikes, reference="c")
+
+
+def test_hierarchical_summary_resamples_mice_then_sessions():
+    from helpers.evaluation import hierarchical_summary
+
+    values = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # mouse a: four sessions at 1; mouse b: 0
+    mice = np.array(["a", "a", "a", "a", "b"])
+    point, low, high = hierarchical_summary(values, mice, seed=0)
+    assert point == pytest.approx(0.5)  # each mouse weighs the same, not each session
+    assert low == pytest.approx(0.0) and high == pytest.approx(1.0)  # only two mice
+    rng = np.random.default_rng(0)
+    many = rng.normal(0.2, 0.1, size=40)
+    point, low, high = hierarchical_summary(many, np.arange(40) // 4, seed=1)
+    assert low < 0.2 < high and high - low < 0.2
+    with pytest.raises(ValueError, match="one mouse per session"):
+        hierarchical_summary(values, mice[:2])
+    with pytest.raises(ValueError, match="NaN"):
+        hierarchical_summary(np.r_[values[:-1], np.nan], mice)

@@ -528,3 +528,22 @@ def test_align_to_event_window_outside_the_trial_gives_the_range():
         align_to_event(values, time, np.array([0.3, 0.4, 0.5]), (0.2, 0.1))
     with pytest.raises(ValueError, match="all event times are NaN"):
         align_to_event(values, time, np.full(3, np.nan), (-0.1, 0.1))
+
+
+def test_task_conditions_and_trials_with_partner():
+    from dataclasses import replace
+
+    from helpers.surrogate import make_session
+
+    session = make_session(0, n_trials=60, n_bins=60, area_counts={"VISp": 5})
+    conditions = session.task_conditions()
+    assert conditions.shape == (60, 3)
+    np.testing.assert_array_equal(conditions[:, 2], session.response)
+    mask = session.trials_with_partner()
+    _, group, sizes = np.unique(conditions, axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(mask, sizes[np.ravel(group)] >= 2)
+    assert (~mask).any() and session.trials_with_partner(1).all()
+    kept = session.select(trials=mask)
+    assert kept.trials_with_partner().all()  # every kept trial still has a partner
+    with pytest.raises(ValueError, match="no responses"):
+        replace(session, response=None).task_conditions()

@@ -16,7 +16,6 @@ from helpers.splits import (
     balanced_subset,
     check_labels,
     co_smoothing_split,
-    make_folds,
     split_neurons,
     split_trials,
     subsample_trials,
@@ -255,34 +254,6 @@ def test_apply_checks_the_layout(split_session):
 
 
 # --------------------------------------------------------------------------- folds
-def test_folds_are_stratified_disjoint_and_cover_every_trial_once_per_repeat() -> None:
-    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
-    folds = make_folds(labels, n_splits=4, n_repeats=2, seed=0)
-    assert len(folds) == 8
-    for repeat in range(2):
-        tested = np.concatenate([test for _, test in folds[4 * repeat:4 * repeat + 4]])
-        np.testing.assert_array_equal(np.sort(tested), np.arange(60))
-    for train, test in folds:
-        assert not np.intersect1d(train, test).size
-        assert len(train) + len(test) == 60
-        assert labels[test].mean() == pytest.approx(2 / 3, abs=0.05)
-
-
-def test_folds_are_reproducible() -> None:
-    labels = np.r_[np.ones(40, int), np.zeros(20, int)]
-    same = make_folds(labels, seed=3), make_folds(labels, seed=3)
-    for (train_a, test_a), (train_b, test_b) in zip(*same, strict=True):
-        np.testing.assert_array_equal(train_a, train_b)
-        np.testing.assert_array_equal(test_a, test_b)
-    other = make_folds(labels, seed=4)
-    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(same[0], other, strict=True))
-
-
-def test_folds_need_enough_trials_per_class() -> None:
-    with pytest.raises(ValueError, match="n_splits=5 cannot be greater"):
-        make_folds(np.array([0, 0, 1, 1, 1, 1]), n_splits=5)
-
-
 def test_check_labels() -> None:
     labels = check_labels(np.r_[np.ones(6, bool), np.zeros(5, bool)], n_splits=5, n_trials=11)
     assert labels.dtype == np.int64 and labels.sum() == 6
@@ -337,9 +308,30 @@ def two_regions():
 def test_shuffle_pairs_only_within_conditions_and_never_a_trial_with_itself(sizes, seed):
     labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(sizes)), sizes))
     partner = shuffle_within_conditions(labels, seed=seed)
-    assert np.array_equal(np.sort(partner), np.arange(len(labels)))  # a permutation
     assert (partner != np.arange(len(labels))).all()
     assert (labels[partner] == labels).all()
+
+
+def test_shuffle_draws_nearby_partners_within_each_set():
+    conditions = np.tile([0, 1], 50)  # 100 trials, two conditions, alternating
+    sets = (np.arange(100) >= 70).astype(int)
+    partner = shuffle_within_conditions(conditions, sets=sets, seed=0, n_nearest=2)
+    assert (sets[partner] == sets).all() and (conditions[partner] == conditions).all()
+    assert np.abs(partner - np.arange(100)).max() <= 4  # among the 2 nearest of its condition
+    draws = {tuple(shuffle_within_conditions(conditions, sets=sets, seed=s)) for s in range(5)}
+    assert len(draws) == 5  # each seed its own permutation
+
+
+def test_shuffle_matches_response_times():
+    conditions = np.zeros(40, dtype=int)
+    response_time = np.tile([0.2, 0.6], 20)  # alternating fast and slow responses
+    partner = shuffle_within_conditions(conditions, response_time=response_time, seed=1,
+                                        n_nearest=2)
+    assert (response_time[partner] == response_time).mean() >= 0.9  # edges may not match
+    plain = shuffle_within_conditions(conditions, seed=1, n_nearest=2)
+    assert (response_time[plain] == response_time).mean() <= 0.7
+    no_go = np.full(40, np.nan)  # no response time: nearest trials only
+    assert (shuffle_within_conditions(conditions, response_time=no_go) != np.arange(40)).all()
 
 
 def test_shuffle_accepts_rows_of_conditions_and_is_reproducible():
@@ -350,10 +342,14 @@ def test_shuffle_accepts_rows_of_conditions_and_is_reproducible():
 
 
 def test_shuffle_rejects_a_trial_alone_in_its_condition():
-    with pytest.raises(ValueError, match="alone in their condition"):
+    with pytest.raises(ValueError, match="alone in their condition.*trials_with_partner"):
         shuffle_within_conditions(np.array([0, 0, 1]))
+    with pytest.raises(ValueError, match="alone in their condition within its set"):
+        shuffle_within_conditions(np.array([0, 0, 0, 0]), sets=np.array([0, 0, 0, 1]))
     with pytest.raises(ValueError, match="at least one trial"):
         shuffle_within_conditions(np.array([]))
+    with pytest.raises(ValueError, match="one label per trial"):
+        shuffle_within_conditions(np.array([0, 0]), sets=np.array([0]))
 
 
 def test_cross_region_split_draws_disjoint_neurons_of_the_right_regions(two_regions):
@@ -372,9 +368,30 @@ def test_cross_region_split_draws_disjoint_neurons_of_the_right_regions(two_regi
     assert np.array_equal(again.test_trials, split.test_trials)  # same trials for every pair
 
 
-def test_same_source_and_target_is_within_region_co_smoothing(two_regions):
+def test_a_split_by_conditions_leaves_every_trial_a_partner_in_its_set():
+    conditions = np.repeat(np.arange(12), np.arange(2, 14))  # conditions of 2 to 13 trials
+    session = make_session(0, n_trials=len(conditions), n_bins=60,
+                           area_counts={"VISp": 20, "LGd": 20})
+    split = cross_region_split(session, "vis ctx", "thal", min_rate=None,
+                               conditions=conditions, seed=3)
+    for trials in (split.train_trials, split.test_trials):
+        assert np.bincount(conditions[trials]).max() >= 2
+        assert 1 not in np.bincount(conditions[trials])  # 0 or >= 2 per condition and set
+    assert 0.1 < len(split.test_trials) / len(conditions) < 0.3
+    partners = split.partners(conditions, n_permutations=20, seed=0)
+    assert partners.shape == (20, len(conditions))
+    test = np.isin(np.arange(len(conditions)), split.test_trials)
+    assert (test[partners] == test).all() and (conditions[partners] == conditions).all()
+    with pytest.raises(ValueError, match="single trial"):
+        cross_region_split(session, "vis ctx", "thal", min_rate=None,
+                           conditions=np.r_[conditions[:-1], 99], seed=0)
+    with pytest.raises(ValueError, match="n_permutations"):
+        split.partners(conditions, n_permutations=0)
+
+
+def test_same_source_and_target_is_within_region(two_regions):
     split = cross_region_split(two_regions, "thal", "thal", min_rate=None, n_source=10, seed=0)
-    assert split.within and "within-region co-smoothing" in split.describe()
+    assert split.within and "within-region" in split.describe()
     assert np.isin(split.source_neurons, split.heldin_neurons).all()
     assert len(np.intersect1d(split.source_neurons, split.heldout_neurons)) == 0
 
@@ -392,3 +409,6 @@ def test_cross_region_split_bad_inputs(two_regions):
         cross_region_split(two_regions, "vis ctx", "thal", min_rate=None, n_source=41)
     with pytest.raises(ValueError, match="positive integer"):
         cross_region_split(two_regions, "vis ctx", "thal", min_rate=None, n_source=0)
+    with pytest.raises(ValueError, match="conditions for 40 trials"):
+        cross_region_split(two_regions, "vis ctx", "thal", min_rate=None,
+                           conditions=np.zeros(3))
