@@ -95,6 +95,16 @@ def test_minibatches_are_supported():
     assert history.n_iterations == 10
 
 
+def test_each_pass_of_minibatches_visits_distinct_trials():
+    from helpers.train import _batches
+
+    batches = _batches(24, 8, seed=0)
+    for _ in range(2):  # two passes, each a fresh permutation cut in three
+        one_pass = np.concatenate([next(batches).numpy() for _ in range(3)])
+        assert sorted(one_pass) == list(range(24))
+    assert next(_batches(24, None, seed=0)) is None  # full batch
+
+
 def test_non_finite_inputs_are_caught_before_training():
     inputs, targets = _data()
     inputs[0, 0, 0] = np.inf
