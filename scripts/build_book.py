@@ -52,7 +52,8 @@ def main() -> int:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(ROOT), "-W", "--keep-going"]
     previous = FINGERPRINT.read_text() if FINGERPRINT.exists() else None
-    if BUILD.exists() and previous != fingerprint:
+    built_before = CACHE.exists() or (BUILD / "html").exists()
+    if built_before and previous != fingerprint:
         print("helpers/, requirements or STEINMETZ_SOURCE changed since the last good build: "
               "re-rendering all pages, with no execution older than that.")
         shutil.rmtree(CACHE, ignore_errors=True)
