@@ -37,13 +37,13 @@ import torch
 from helpers.baselines import baseline_rates
 from helpers.evaluation import score_rates
 from helpers.models import RECOMMENDED_SEQ2SEQ, Seq2SeqRNN
-from helpers.splits import co_smoothing_split
 from helpers.realism import (
     CO_SMOOTHING_TARGETS,
     REAL_DATA_RANGES,
     STATISTIC_LABELS,
     session_statistics,
 )
+from helpers.splits import co_smoothing_split
 from helpers.surrogate import make_session
 from helpers.train import fit
 

@@ -18,9 +18,9 @@ from helpers.session import OTHER_REGION, REGION_GROUPS, Session
 __all__ = [
     "REGION_COLORS", "CHOICE_NAMES", "region_order", "plot_raster", "population_rate",
     "plot_psth", "psychometric", "describe_psychometric", "plot_psychometric", "plot_intervals",
-    "plot_confusion",
-    "plot_paired_scores", "plot_class_trajectories", "plot_null", "plot_rate_panels", "plot_neuron_rates",
-    "plot_population_prediction", "plot_region_matrix", "plot_lag_profiles",
+    "plot_confusion", "plot_paired_scores", "plot_class_trajectories", "plot_null",
+    "plot_rate_panels", "plot_neuron_rates", "plot_population_prediction", "plot_region_matrix",
+    "plot_lag_profiles",
 ]
 
 #: One colour per region group, the same in every chapter.
