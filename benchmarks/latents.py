@@ -118,6 +118,13 @@ def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
         labels = rng.integers(0, 2, N_TRIALS).astype(float)
         x = planted(rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES)), labels, effect)
         return decode_over_time(x, labels, time=time_s), {}
+    if name.startswith("iid noise (old rule"):
+        labels = rng.integers(0, 2, N_TRIALS).astype(float)
+        x = rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES))
+        table = decode_over_time(x, labels, time=time_s, null="shuffle", n_permutations=20)
+        above = (table["score"] > table["null_high"]).to_numpy()  # each bin vs its own 95th pct
+        return table.assign(significant=above & (np.r_[above[1:], False]
+                                                 | np.r_[False, above[:-1]])), {}
     if name.startswith("bouts vs drift"):
         labels = bouts(rng)
         x = planted(drifting_features(rng), labels, effect)
@@ -166,7 +173,9 @@ def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
     raise ValueError(name)
 
 
-FALSE_POSITIVE = ["iid noise (shift null)", "bouts vs drift (shift null)",
+FALSE_POSITIVE = ["iid noise (shift null)",
+                  "iid noise (old rule: 2 bins in a row above 20 shuffles, for contrast)",
+                  "bouts vs drift (shift null)",
                   "bouts vs drift (trial shuffle, for contrast)",
                   "stimulus with repeats vs drift (pseudo-sessions)",
                   "choice = stimulus + noise (within-condition null)",
