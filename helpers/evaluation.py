@@ -30,7 +30,9 @@ LABELS: dict[str, str] = {
     "glm": "Poisson GLM, lagged source", "ridge": "ridge, lagged source",
     "rrr": "reduced-rank regression", "rnn causal": "RNN, causal",
     "rnn bidirectional": "RNN, bidirectional", "shuffle": "trial-shuffle control",
-    "within": "within-target co-smoothing", "both": "source + target held-in",
+    "within": "within-region reference", "both": "source + target held-in",
+    "behaviour": "behaviour (wheel) baseline", "past": "past lags only",
+    "past + future": "past and future lags",
 }
 
 

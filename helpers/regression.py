@@ -173,6 +173,16 @@ def lagged_features(session: Session, start: float, end: float, lags_s: tuple[fl
     return _lagged_window(session, counts, (start, end), lags_s, smooth_s)
 
 
+def _around(session: Session, window: tuple[float, float], reach_s: float) -> Session:
+    """The session cut to ``window`` plus ``reach_s`` seconds on each side (what lags and
+    smoothing read), within the recorded bins: less to copy and smooth."""
+    session.bins_in(*window)  # a bad window: a clear error
+    half = session.bin_size / 2
+    start = max(window[0] - reach_s - half, session.time[0] - half)
+    end = min(window[1] + reach_s + half, session.time[-1] + half)
+    return session.window(start, end)
+
+
 def condition_offsets(counts: np.ndarray, conditions: np.ndarray,
                       train_trials: np.ndarray) -> np.ndarray:
     """Every trial's condition PSTH, estimated from the training trials only.
@@ -299,8 +309,11 @@ class RidgeRates:
 
     Fitted attributes: ``penalty_`` (the chosen penalty), ``coef_`` ``(n_features, n_targets)``
     on standardised features, ``cv_scores_`` ``(n_folds, n_penalties)`` held-out
-    log-likelihood (nats, without ``log(y!)``), ``n_features_in_``.
+    log-likelihood (nats, without ``log(y!)``; no rows when a single penalty leaves nothing to
+    choose), ``n_features_in_``.
     """
+
+    _needs_folds = False  # reduced-rank regression also chooses its rank on the folds
 
     def __init__(self, penalties: tuple[float, ...] = RIDGE_PENALTIES, n_folds: int = 5,
                  floor_fraction: float = 0.1, seed: int = 0) -> None:
@@ -349,7 +362,11 @@ class RidgeRates:
                 :func:`condition_offsets`: the model then fits the residuals); 0 if ``None``.
         """
         inputs, targets, offset = self._prepare(inputs, targets, offset)
-        self._fold_fits = self._folds(inputs, targets, offset)
+        if len(self.penalties) == 1 and not self._needs_folds:  # nothing to choose
+            self._total = _Moments.of(_flat(inputs), _flat(targets - offset))
+            self._fold_fits = []
+        else:
+            self._fold_fits = self._folds(inputs, targets, offset)
         rows = []
         for fit, x, y, off in self._fold_fits:
             projected = ((x - fit.x_mean) / fit.x_scale) @ fit.eigvecs  # (rows, n_features)
@@ -359,7 +376,7 @@ class RidgeRates:
             rows.append([_log_likelihood(np.maximum(base + projected @ (
                 loadings / (fit.eigvals + p * scale)[:, None]), floor), y)
                 for p in self.penalties])
-        self.cv_scores_ = np.array(rows)
+        self.cv_scores_ = np.array(rows).reshape(-1, len(self.penalties))
         self.penalty_ = float(self.penalties[int(np.argmax(self.cv_scores_.sum(axis=0)))])
         self._fit = _LinearFit.of(self._total)
         self._floor_ = self._floor(_flat(targets))
@@ -416,6 +433,8 @@ class ReducedRankRates(RidgeRates):
     ``(n_targets, n_targets)`` the predictive dimensions, best first, ``ridge_coef_`` (full
     rank); ``coef_`` is the rank-``rank_`` solution.
     """
+
+    _needs_folds = True
 
     def __init__(self, rank: int | None = None, max_rank: int = 10, n_boot: int = 200,
                  penalties: tuple[float, ...] = RIDGE_PENALTIES, n_folds: int = 10,
@@ -552,14 +571,16 @@ def pair_data(session: Session, split: CrossRegionSplit, conditions: np.ndarray,
     """
     if within_trial and not residual:
         raise ValueError("within_trial removes each trial's mean residual: use residual=True.")
-    counts = session.spikes_by_trial().astype(np.float64)
+    session = _around(session, window, max(np.abs(lags_s), default=0.0) + smooth_s)
+    counts = session.spikes_by_trial()
     train, bins = split.train_trials, session.bins_in(*window)
-    source = counts[..., split.source_neurons]
-    targets = counts[:, bins][..., split.heldout_neurons]
+    source = counts[..., split.source_neurons].astype(np.float64)
+    targets = counts[:, bins][..., split.heldout_neurons].astype(np.float64)
     offsets = None
     if residual:
         source = source - condition_offsets(source, conditions, train)
-        offsets = condition_offsets(counts[..., split.heldout_neurons], conditions, train)[:, bins]
+        offsets = condition_offsets(counts[..., split.heldout_neurons].astype(np.float64),
+                                    conditions, train)[:, bins]
     if within_trial:
         source = source - source[:, bins].mean(axis=1, keepdims=True)
         offsets = offsets + (targets - offsets).mean(axis=1, keepdims=True)
@@ -574,7 +595,9 @@ def coupling_gains(data: PairData, partners: np.ndarray, *, seed: int = 0,
 
     The shuffle control is refitted for every row of ``partners`` (from
     :meth:`~helpers.splits.CrossRegionSplit.partners`); its spread over permutations is inside
-    the interval (:func:`~helpers.evaluation.score_gains` with draws).
+    the interval (:func:`~helpers.evaluation.score_gains` with draws). Its penalty is chosen by
+    cross-validation on the first draw (on shuffled data, not on the real pairing) and kept for
+    the others, which are exchangeable with it.
 
     Returns:
         ``(table, predictions)``: a score table of ridge's gain in bits/spike over each
@@ -593,9 +616,11 @@ def coupling_gains(data: PairData, partners: np.ndarray, *, seed: int = 0,
     test_inputs, test_targets, test_offsets = data.test()
     predictions = {"ridge": RidgeRates(seed=seed).fit(*data.train()).predict(
         test_inputs, test_offsets)}
+    first = RidgeRates(seed=seed).fit(*data.train(partners[0]))  # penalty by cross-validation
+    chosen = RidgeRates(penalties=(first.penalty_,), seed=seed)  # kept for the other draws
     predictions["shuffle"] = np.stack([
-        RidgeRates(seed=seed).fit(*data.train(p)).predict(data.test(p)[0], test_offsets)
-        for p in partners])
+        (first if i == 0 else chosen.fit(*data.train(p))).predict(data.test(p)[0], test_offsets)
+        for i, p in enumerate(partners)])
     references = ["shuffle"]
     if test_offsets is not None:
         predictions["psth"] = test_offsets
@@ -648,12 +673,13 @@ def lag_profile(session: Session, split: CrossRegionSplit, conditions: np.ndarra
         raise ValueError(f"max_lag_s must be a positive multiple of the {step} s bins, got "
                          f"{max_lag_s}.")
     lags = np.arange(-n_side, n_side + 1) * step
-    bins, train = session.bins_in(*window), split.train_trials
     _lag_bins(session, tuple(lags), *window)  # a window shorter than the lags: a clear error
-    counts = session.spikes_by_trial().astype(np.float64)[train]
+    session = _around(session, window, max_lag_s + smooth_s)
+    bins, train = session.bins_in(*window), split.train_trials
+    counts = session.spikes_by_trial()[train]
     residuals = {}
     for name, neurons in (("source", split.source_neurons), ("target", split.heldout_neurons)):
-        values = counts[..., neurons]
+        values = counts[..., neurons].astype(np.float64)
         values = values - condition_offsets(values, conditions[train], np.arange(len(train)))
         values = _components(values, values[:, bins], n_components)  # (trials, all bins, k)
         residuals[name] = _causal_boxcar(values, _smoothing_bins(session, smooth_s))

@@ -295,3 +295,11 @@ def test_region_pair_gains_covers_every_ordered_pair(coupled_session):
                               n_source=10, window=(0.0, 0.3), lags_s=(0.0,), n_boot=20)
     assert sorted(table["pair"].unique()) == ["thal -> vis ctx", "vis ctx -> thal"]
     assert set(table["over"]) == {"shuffle", "psth"} and (table["p_gain"] > 0).all()
+
+
+def test_a_single_penalty_skips_the_cross_validation():
+    inputs, counts, _ = planted(2, seed=11)
+    chosen = RidgeRates(seed=0).fit(inputs, counts)
+    fixed = RidgeRates(penalties=(chosen.penalty_,)).fit(inputs, counts)
+    assert fixed.cv_scores_.shape == (0, 1) and fixed.penalty_ == chosen.penalty_
+    np.testing.assert_allclose(fixed.coef_, chosen.coef_)
