@@ -36,10 +36,12 @@ penalty serves all target neurons -- the shared weights the reduced-rank step ne
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import xlogy
+from threadpoolctl import threadpool_limits
 
 from helpers.baselines import ConditionPSTH
 from helpers.inference import bootstrap_summary, bootstrap_weights, shuffled_folds
@@ -212,6 +214,16 @@ def condition_offsets(counts: np.ndarray, conditions: np.ndarray,
 # =============================================================================================
 # Ridge and reduced-rank regression
 # =============================================================================================
+def _one_blas_thread(function):
+    """Run ``function`` with one BLAS thread: these products are small, and on a busy 2-core
+    machine threads that wait for each other make them many times slower."""
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+    return wrapped
+
+
 def _flat(array: np.ndarray) -> np.ndarray:
     return array.reshape(-1, array.shape[-1])
 
@@ -350,6 +362,7 @@ class RidgeRates:
     def _floor(self, targets: np.ndarray) -> np.ndarray:
         return np.maximum(self.floor_fraction * targets.mean(axis=0), RATE_FLOOR)
 
+    @_one_blas_thread
     def fit(self, inputs: np.ndarray, targets: np.ndarray,
             offset: np.ndarray | None = None) -> RidgeRates:
         """Choose the penalty on folds of the training trials, refit on all of them.
@@ -457,6 +470,7 @@ class ReducedRankRates(RidgeRates):
                              f"1..{self.max_rank}: pass max_rank <= {n_targets}, or predict a "
                              "larger target (more held-out neurons).")
 
+    @_one_blas_thread
     def fit(self, inputs: np.ndarray, targets: np.ndarray,
             offset: np.ndarray | None = None) -> ReducedRankRates:
         """Choose the penalty, then the rank (unless one was given), on folds of the training
@@ -588,6 +602,7 @@ def pair_data(session: Session, split: CrossRegionSplit, conditions: np.ndarray,
     return PairData(inputs, targets, offsets, split)
 
 
+@_one_blas_thread
 def coupling_gains(data: PairData, partners: np.ndarray, *, seed: int = 0,
                    n_boot: int = 1000):
     """Ridge on the real pairing against the same model on shuffled partners, and against the
@@ -653,6 +668,7 @@ class LagProfile:
     peak_high_s: float
 
 
+@_one_blas_thread
 def lag_profile(session: Session, split: CrossRegionSplit, conditions: np.ndarray, *,
                 window: tuple[float, float], max_lag_s: float = 0.1, smooth_s: float = 0.0,
                 n_components: int = 10, n_boot: int = 500, seed: int = 0) -> LagProfile:
@@ -760,6 +776,7 @@ def region_pair_gains(session: Session, conditions: np.ndarray, partners: np.nda
     return pd.concat(rows).rename_axis("model").reset_index()
 
 
+@_one_blas_thread
 def rank_curves(model: ReducedRankRates, data: PairData, *, seed: int = 0, n_boot: int = 500):
     """Test-trial gain over the condition PSTH at every rank, from the predictive dimensions
     (reduced-rank regression) and from the source's dominant dimensions (top principal
