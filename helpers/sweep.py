@@ -77,9 +77,9 @@ SMALL: dict = {"regions": ("vis ctx", "thal"), "n_trials": 100, "window": (0.0, 
 FULL: dict = {"regions": ("vis ctx",), "n_trials": None, "window": None}
 #: How every candidate trains, in the search and at the test (one budget rule): the recommended
 #: recipe (early stopping with a patience of 50 iterations, checked every 5) capped at 800
-#: iterations -- about twice what the slowest learning rate of :data:`SPACE` (1e-3) needs to stop
-#: on its own on the small session (chapter 6 measures it). The search samples ``lr`` and
-#: ``weight_decay``.
+#: iterations, so that the slowest learning rate of :data:`SPACE` (1e-3) stops on its own on the
+#: small session (chapter 6 measures where: about 600 iterations with the recommended model).
+#: The search samples ``lr`` and ``weight_decay``.
 SEARCH_RECIPE = replace(RECOMMENDED_FIT, n_iter=800)
 #: What a diverged trial returns, in bits/spike below the constant-rate null on the scoring
 #: trials: clearly worse than learning nothing, so TPE learns to avoid the region.
