@@ -52,6 +52,15 @@ __all__ = [
 ALPHAS: tuple[float, ...] = tuple(np.logspace(-2, 4, 7).tolist())
 
 
+def _one_blas_thread():
+    """A context in which numpy's BLAS uses one thread: the small batched SVDs of the ridge
+    decoders are many times slower with two threads when other programs compete for the
+    cores (measured: 80x the CPU time on a busy 2-core machine), and barely faster without."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 # =============================================================================================
 # Simpler representations
 # =============================================================================================
@@ -148,8 +157,10 @@ def predictive_projection(inputs: np.ndarray, targets: np.ndarray, n_components:
                              for lag in range(n_lags)], axis=-1)
     train = np.asarray(train_trials)
     flat = design.reshape(1, -1, design.shape[-1])
-    fitted, predicted = ridge_loo(design[train].reshape(1, -1, design.shape[-1]),
-                                  targets[train].reshape(1, -1, targets.shape[-1]), flat, alphas)
+    with _one_blas_thread():
+        fitted, predicted = ridge_loo(design[train].reshape(1, -1, design.shape[-1]),
+                                      targets[train].reshape(1, -1, targets.shape[-1]), flat,
+                                      alphas)
     centre = fitted[0].mean(axis=0)
     directions = np.linalg.svd(fitted[0] - centre, full_matrices=False)[2][:n_components].T
     projection = (predicted[0] - centre) @ directions
@@ -574,7 +585,8 @@ def compare_over_time(representations: dict[str, np.ndarray], target: np.ndarray
                                  n_repeats=n_repeats, nuisance=nuisance, seed=seed)
         if weights is None:
             weights = bootstrap_weights(problem.features.shape[1], n_boot, seed)
-        outputs = list(_fold_outputs(problem, alphas))
+        with _one_blas_thread():
+            outputs = list(_fold_outputs(problem, alphas))
         fold_scores[name] = np.stack([scores[:, 0] for _, scores, _ in outputs])  # (F, B)
         resampled[name] = _resampled_scores(problem, outputs, weights)  # (n_boot + 1, B)
     n_folds, n_bins = fold_scores[reference].shape
@@ -631,7 +643,8 @@ def best_smoothing(spikes: np.ndarray, target: np.ndarray, *, bin_size: float,
         problem = _plain_problem(causal_smooth(spikes, tau, bin_size=bin_size), target,
                                  kind=None, n_splits=n_splits, n_repeats=1, nuisance=None,
                                  seed=0)
-        fold_scores = np.stack([s[:, 0] for _, s, _ in _fold_outputs(problem, alphas)])
+        with _one_blas_thread():
+            fold_scores = np.stack([s[:, 0] for _, s, _ in _fold_outputs(problem, alphas)])
         scores[float(tau)] = float(np.nanmean(fold_scores))
     return max(scores, key=scores.get), scores
 
