@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers.inference import (
+    autocorrelation_length,
     block_folds,
     bootstrap_weights,
     corrected_t_interval,
@@ -280,12 +281,15 @@ def _problem(features, target, *, kind, n_splits, null, null_targets, n_permutat
         columns, null = np.concatenate([target[None], null_targets]), "null_targets"
         folds = block_folds(n, n_splits)
     elif null == "shift":
-        max_shift = min(max(n_permutations // 2, 10), max(n // 8, 10))
+        memory = target if target.ndim == 1 else target.mean(axis=1)
+        min_shift = autocorrelation_length(memory)
+        max_shift = min_shift - 1 + min(max(n_permutations // 2, 10), max(n // 8, 10))
         if n - 2 * max_shift < max(10, 2 * n_splits):
             raise ValueError(f"{n} trials are too few for a linear-shift null (shifts of "
-                             f"+-{max_shift} trials): pass null='shuffle' if the trials are "
+                             f"{min_shift} to {max_shift} trials, the target remembering "
+                             f"{min_shift - 1}): pass null='shuffle' if the trials are "
                              "exchangeable, or null_targets drawn from the variable's process.")
-        central, shifted = linear_shifts(n, max_shift)
+        central, shifted = linear_shifts(n, max_shift, min_shift)
         columns, features = target[shifted], features[central]
         nuisance = None if nuisance is None else nuisance[central]
         folds = block_folds(len(central), n_splits)
@@ -332,7 +336,8 @@ def _decode(features, target, *, kind, n_splits, null, null_targets, n_permutati
     problem = _problem(features, target, kind=kind, n_splits=n_splits, null=null,
                        null_targets=null_targets, n_permutations=n_permutations,
                        nuisance=nuisance, seed=seed)
-    outputs = list(_fold_outputs(problem, alphas))
+    with _one_blas_thread():
+        outputs = list(_fold_outputs(problem, alphas))
     scores = np.stack([scores for _, scores, _ in outputs])  # (folds, B, C)
     mean = np.nanmean(scores, axis=0)  # (B, C)
     p_values, significant = max_statistic(mean[:, 0], mean[:, 1:].T, alpha)
@@ -362,11 +367,14 @@ def decode_over_time(features: np.ndarray, target: np.ndarray, *, kind: str | No
     - ``null_targets`` given: draws of the variable from its own generating process (a
       *pseudo-session*, e.g. stimuli re-drawn by the task's rules); contiguous-block folds.
       The best null when the experimenter generated the variable (Harris 2020).
-    - ``null="shift"`` (default): a linear shift -- the target read ``k`` trials away, for
-      ``|k|`` up to ``max(n_trials // 8, 10)`` (at most ``n_permutations // 2``), on the
-      central trials; contiguous-block folds. Valid when the target *or* the features are
-      stationary across the session, even if the other drifts; it keeps slow drift, which a
-      trial shuffle would turn into false "decoding".
+    - ``null="shift"`` (default): a linear shift -- the target read ``k`` trials away, on the
+      central trials, for ``max(n_trials // 8, 10)`` shifts each way (at most
+      ``n_permutations // 2``) starting at the target's memory (its autocorrelation length:
+      1 for independent trials, longer for labels in bouts, whose short shifts would return
+      nearly the real labels); contiguous-block folds. The number of null draws is thus set
+      by the trials, not by ``n_permutations`` (e.g. 50 for 200 trials). Valid when the
+      target *or* the features are stationary across the session, even if the other drifts;
+      it keeps slow drift, which a trial shuffle would turn into false "decoding".
     - ``null="shuffle"``: ``n_permutations`` trial permutations, stratified folds. Only for
       exchangeable trials (no drift, no trial history).
 

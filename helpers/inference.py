@@ -29,7 +29,8 @@ import numpy as np
 
 __all__ = [
     "bootstrap_weights", "bootstrap_summary", "paired_bootstrap", "permutation_p_value",
-    "max_statistic", "max_statistic_threshold", "holm", "linear_shifts", "corrected_t_interval",
+    "max_statistic", "max_statistic_threshold", "holm", "linear_shifts", "autocorrelation_length",
+    "corrected_t_interval",
     "stratified_folds", "block_folds", "shuffled_folds", "ridge_loo",
 ]
 
@@ -216,26 +217,54 @@ def holm(p_values: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     return significant
 
 
-def linear_shifts(n_trials: int, max_shift: int) -> tuple[np.ndarray, np.ndarray]:
+def linear_shifts(n_trials: int, max_shift: int, min_shift: int = 1
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Trial indices of a linear-shift null (Harris 2020).
 
     One variable keeps the central trials ``max_shift .. n_trials - max_shift - 1``; the other
-    is read ``k`` trials later, for every ``k`` in ``-max_shift .. max_shift`` (``k = 0``, the
-    true pairing, first). When at least one of the two variables is stationary, every shift
-    gives a statistic from the same null distribution -- including slow drift, which a trial
-    shuffle destroys and so mistakes for an effect.
+    is read ``k`` trials later, for ``k = 0`` (the true pairing, first) and every ``k`` with
+    ``min_shift <= |k| <= max_shift``. When at least one of the two variables is stationary,
+    every shift gives a statistic from the same null distribution -- including slow drift,
+    which a trial shuffle destroys and so mistakes for an effect. Shifts shorter than the
+    variable's memory (:func:`autocorrelation_length`) give nearly the real pairing back and
+    only cost power, so ``min_shift`` skips them.
 
     Returns:
-        ``central (n_central,)`` and ``shifted (2 * max_shift + 1, n_central)`` trial indices.
+        ``central (n_central,)`` and ``shifted (2 * (max_shift - min_shift + 1) + 1,
+        n_central)`` trial indices.
     """
-    if max_shift < 1:
-        raise ValueError(f"max_shift must be at least 1, got {max_shift}.")
+    if not 1 <= min_shift <= max_shift:
+        raise ValueError(f"need 1 <= min_shift <= max_shift, got {min_shift} and {max_shift}.")
     if n_trials - 2 * max_shift < 10:
         raise ValueError(f"{n_trials} trials leave fewer than 10 central trials at shifts of "
                          f"+-{max_shift}: use a smaller max_shift or more trials.")
     central = np.arange(max_shift, n_trials - max_shift)
-    shifts = np.concatenate([[0], np.arange(-max_shift, 0), np.arange(1, max_shift + 1)])
+    steps = np.arange(min_shift, max_shift + 1)
+    shifts = np.concatenate([[0], -steps[::-1], steps])
     return central, central[None, :] + shifts[:, None]
+
+
+def autocorrelation_length(values: np.ndarray, threshold: float = float(np.exp(-1)),
+                           max_lag: int | None = None) -> int:
+    """The first lag (in trials) at which a sequence's autocorrelation falls below
+    ``threshold`` (1/e by default): how many trials the variable remembers. 1 for independent
+    trials; about 10 for labels that stay the same with probability 0.95.
+
+    Args:
+        values: ``(n_trials,)`` in session order (finite).
+        threshold: the autocorrelation counted as forgotten.
+        max_lag: the longest lag looked at (default ``n_trials // 4``), returned if never below.
+    """
+    values = _finite("values", values).ravel()
+    centred = values - values.mean()
+    variance = np.dot(centred, centred)
+    max_lag = max(1, len(values) // 4 if max_lag is None else int(max_lag))
+    if variance <= 0:
+        return 1
+    for lag in range(1, max_lag + 1):
+        if np.dot(centred[:-lag], centred[lag:]) / variance < threshold:
+            return lag
+    return max_lag
 
 
 # ============================================================================ folds

@@ -56,6 +56,19 @@ def test_labels_in_bouts_against_drifting_features_with_the_default_null():
     assert _any_significant_rate(make, 100) <= _limit(100)
 
 
+def test_labels_in_bouts_keep_their_power_with_the_default_null():
+    """Short shifts of bout labels return nearly the real labels; they are skipped, so a real
+    signal carried by bout labels (e.g. go vs no-go) is still found."""
+    found = []
+    for run in range(20):
+        rng = np.random.default_rng(run)
+        labels = _bouts(rng, 200)
+        features = rng.normal(size=(200, 30, 8))
+        features[:, 15:, 0] += 0.8 * (2 * labels[:, None] - 1)
+        found.append(decode_over_time(features, labels)["significant"].to_numpy()[15:].any())
+    assert np.mean(found) >= 0.8
+
+
 def test_a_trial_shuffle_is_fooled_by_the_same_drift():
     """The reason the default is not a shuffle (the test bites: the old rule failed here)."""
     rng = np.random.default_rng(0)

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from helpers.inference import (
+    autocorrelation_length,
     block_folds,
     bootstrap_summary,
     bootstrap_weights,
@@ -138,6 +139,22 @@ def test_linear_shifts_pairs_central_trials_with_shifted_ones():
     assert shifted.shape == (7, 14) and shifted.min() == 0 and shifted.max() == 19
     with pytest.raises(ValueError, match="central"):
         linear_shifts(20, 6)
+    _, skipping = linear_shifts(40, 8, min_shift=5)
+    offsets = skipping[:, 0] - skipping[0, 0]
+    assert offsets.tolist() == [0, -8, -7, -6, -5, 5, 6, 7, 8]
+    with pytest.raises(ValueError, match="min_shift"):
+        linear_shifts(40, 3, min_shift=4)
+
+
+def test_autocorrelation_length_of_independent_and_bout_labels():
+    rng = np.random.default_rng(0)
+    assert autocorrelation_length(rng.integers(0, 2, 400)) == 1
+    labels = np.empty(4000, dtype=int)
+    labels[0] = 0
+    for i in range(1, 4000):
+        labels[i] = labels[i - 1] if rng.random() < 0.95 else 1 - labels[i - 1]
+    assert 7 <= autocorrelation_length(labels) <= 13  # 0.9 ** k < 1/e at k = 10
+    assert autocorrelation_length(np.ones(50)) == 1
 
 
 # ------------------------------------------------------------------------------ folds, intervals
