@@ -46,7 +46,7 @@ from helpers.session import Session
 from helpers.simulated_design import StimulusProcess
 from helpers.splits import co_smoothing_split
 from helpers.steinmetz import load_session
-from helpers.task_variables import pseudo_targets, within_condition_targets
+from helpers.task_variables import null_options, pseudo_targets, within_condition_targets
 from helpers.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,6 +110,40 @@ def pseudo(left, right, rewarded, seed) -> np.ndarray:
     return pseudo_targets(session, "stimulus side", seed=seed)
 
 
+def mouse_session(rng: np.random.Generator, bias: float = 0.0) -> Session:
+    """A task session (contrasts by the task's rules) whose choice follows the stimulus when
+    rewarded (about 74 % of trials, with drifting engagement); with ``bias``, choices come from
+    the contrast difference and a slowly drifting right/left bias of that size instead. A
+    ``Session``, so that :func:`helpers.task_variables.null_options` gives the chapter's null."""
+    rewarded = rng.random(N_TRIALS) < 1 / (1 + np.exp(-(1.1 + 1.0 * walk(rng, N_TRIALS)[:, 0])))
+    left, right = (values[0] for values in TASK.draw(rewarded, 1,
+                                                      seed=int(rng.integers(1 << 30))))
+    side = side_of(left, right)
+    choice = np.where(np.isnan(side), rng.integers(0, 2, N_TRIALS), np.where(rewarded, side,
+                                                                             1 - side))
+    if bias:  # choices from the contrasts and a slowly drifting right/left bias
+        drive = 4 * (right - left) + bias * walk(rng, N_TRIALS)[:, 0]
+        choice = (rng.random(N_TRIALS) < 1 / (1 + np.exp(-drive))) * 1.0
+        rewarded = np.where(np.isfinite(side), choice == side, rewarded)
+    return Session(spikes=np.zeros((1, N_TRIALS, 1), int), brain_area=["VISp"],
+                   contrast_left=left, contrast_right=right,
+                   feedback_type=np.where(rewarded, 1, -1),
+                   response=np.where(choice == 1, -1, 1))
+
+
+def chapter_decode(session: Session, name: str, x: np.ndarray, rng: np.random.Generator,
+                   *, nuisance: bool = True):
+    """``decode_over_time`` with the chapter's options for ``name`` (without its nuisance
+    regressors when ``nuisance`` is False, for contrast)."""
+    from helpers.task_variables import trial_variable
+
+    options = null_options(session, name, seed=int(rng.integers(1 << 30)))
+    if not nuisance:
+        options.pop("nuisance", None)
+    return decode_over_time(x, trial_variable(session, name), time=np.arange(N_BINS) * BIN,
+                            **options)
+
+
 # ============================================================================ scenarios
 def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
     """One run: ``(table of decode_over_time, expected onset time or None)``."""
@@ -137,7 +171,7 @@ def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
         return decode_over_time(x, side, time=time_s,
                                 null_targets=pseudo(left, right, rewarded,
                                                     int(rng.integers(1 << 30)))), {}
-    if name.startswith("choice"):
+    if name.startswith("choice ="):
         left, right, rewarded = task_session(rng)
         difference = right - left
         choice = np.where(rng.random(N_TRIALS) < 0.8, (difference > 0) * 1.0,
@@ -151,6 +185,31 @@ def scenario(name: str, rng: np.random.Generator, effect: float = 0.0):
         null = within_condition_targets(choice, np.c_[left, right, quarter],
                                         seed=int(rng.integers(1 << 30)))
         return decode_over_time(x, choice, time=time_s, null_targets=null), {}
+    if name.startswith("stimulus when only choice"):
+        session = mouse_session(rng)
+        choice = np.where(session.response == -1, 1.0, 0.0)
+        x = planted(drifting_features(rng), choice, 2.0)  # choice, no stimulus beyond it
+        x = planted(x, side_of(session.contrast_left, session.contrast_right), effect,
+                    feature=1)
+        return chapter_decode(session, "stimulus side", x, rng,
+                              nuisance="alone" not in name), {}
+    if name.startswith("choice with a drifting bias"):
+        session = mouse_session(rng, bias=4.0)
+        choice = np.where(session.response == -1, 1.0, 0.0)
+        x = planted(drifting_features(rng, 2.0), choice, effect, feature=1)
+        return chapter_decode(session, "choice", x, rng, nuisance="alone" not in name), {}
+    if name.startswith("outcome when only movement"):
+        session = mouse_session(rng)
+        moved = (rng.random(N_TRIALS) < 0.8) * 1.0
+        rewarded = session.is_correct & (moved == 1) | (rng.random(N_TRIALS) < 0.1)
+        response = np.where(moved == 1, session.response, 0)
+        session = Session(spikes=session.spikes, brain_area=["VISp"],
+                          contrast_left=session.contrast_left,
+                          contrast_right=session.contrast_right,
+                          feedback_type=np.where(rewarded, 1, -1), response=response)
+        x = planted(rng.normal(size=(N_TRIALS, N_BINS, N_FEATURES)), moved, 1.5)
+        x = planted(x, rewarded * 1.0, effect, feature=1)
+        return chapter_decode(session, "outcome", x, rng, nuisance="alone" not in name), {}
     if name.startswith("outcome"):
         engagement = walk(rng, N_TRIALS)[:, 0]
         outcome = (rng.random(N_TRIALS) < 1 / (1 + np.exp(-(0.8 + 1.5 * engagement)))) * 1.0
@@ -182,11 +241,22 @@ FALSE_POSITIVE = ["iid noise (shift null)",
                   "choice = stimulus + noise (plain shift, for contrast)",
                   "outcome vs drift + previous outcome (shift + nuisance)",
                   "outcome vs drift + previous outcome (shift alone, for contrast)",
+                  "stimulus when only choice is encoded (pseudo-sessions + choice nuisance)",
+                  "stimulus when only choice is encoded (pseudo-sessions alone, for contrast)",
+                  "choice with a drifting bias vs drift (within condition + drift/history "
+                  "nuisance)",
+                  "choice with a drifting bias vs drift (within condition alone, for contrast)",
+                  "outcome when only movement is encoded (shift + movement/choice nuisance)",
+                  "outcome when only movement is encoded (shift alone, for contrast)",
                   "paired: equal representations (simultaneous band)"]
 POWER = {"iid noise (shift null)": 1.0, "bouts vs drift (shift null)": 1.0,
          "stimulus with repeats vs drift (pseudo-sessions)": 1.0,
          "choice = stimulus + noise (within-condition null)": 1.5,
          "outcome vs drift + previous outcome (shift + nuisance)": 1.0,
+         "stimulus when only choice is encoded (pseudo-sessions + choice nuisance)": 1.5,
+         "choice with a drifting bias vs drift (within condition + drift/history nuisance)":
+             1.5,
+         "outcome when only movement is encoded (shift + movement/choice nuisance)": 1.5,
          "paired: equal representations (simultaneous band)": 0.6}
 
 

@@ -12,10 +12,13 @@
     from the session (:func:`helpers.simulated_design.stimulus_process`);
   - choice is permuted only among trials of the same contrasts in the same quarter of the
     session (:func:`within_condition_targets`): what it adds *beyond* the stimulus;
-  - movement and outcome (engagement) keep the default linear-shift null, with the slow drift
-    of the session and the previous outcome as nuisance regressors
-    (:func:`nuisance_regressors`);
-  - the rest keep the default linear-shift null.
+  - the rest keep the default linear-shift null;
+  - every variable is decoded beyond its confounds (:data:`NUISANCE_OF_VARIABLE`, removed from
+    the activity by :func:`nuisance_regressors`): the stimulus beyond this trial's choice and
+    the previous trial (a population that carries only choice, which follows the stimulus on
+    most trials, would otherwise "decode" the stimulus), choice beyond slow drift and its own
+    history, movement beyond drift and the previous outcome, outcome beyond drift, the previous
+    outcome, choice (and movement) and the contrasts.
 
 Trial-ordered data break a trial shuffle's assumption (exchangeable trials): see
 :mod:`helpers.inference` and Harris (2020), "Nonsense correlations in neuroscience".
@@ -27,8 +30,9 @@ import numpy as np
 
 from helpers.session import Session
 
-__all__ = ["VARIABLES", "trial_variable", "NULL_OF_VARIABLE", "pseudo_targets",
-           "within_condition_targets", "nuisance_regressors", "null_options"]
+__all__ = ["VARIABLES", "trial_variable", "NULL_OF_VARIABLE", "NUISANCE_OF_VARIABLE",
+           "REGRESSORS", "pseudo_targets", "within_condition_targets", "nuisance_regressors",
+           "null_options"]
 
 #: The variables :func:`trial_variable` knows: name -> (kind, meaning). ``classification``
 #: variables are 0/1 per trial (scored by balanced accuracy, chance 0.5); ``regression``
@@ -47,8 +51,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
 #: The null :func:`null_options` gives each variable.
 NULL_OF_VARIABLE: dict[str, str] = {
     "stimulus side": "pseudo-sessions", "contrast difference": "pseudo-sessions",
-    "choice": "within condition", "movement": "shift + nuisance",
-    "wheel speed": "shift", "outcome": "shift + nuisance",
+    "choice": "within condition", "movement": "shift",
+    "wheel speed": "shift", "outcome": "shift",
     "previous outcome": "shift", "previous stimulus side": "pseudo-sessions",
 }
 
@@ -183,20 +187,84 @@ def within_condition_targets(target: np.ndarray, conditions: np.ndarray, *, n_nu
     return null
 
 
-def nuisance_regressors(session: Session, *, n_drift: int = 3) -> np.ndarray:
-    """What is *not* this trial's engagement or outcome, for ``decode_over_time(nuisance=)``:
-    slow drift over the session (the first ``n_drift`` cosines of the trial index, periods from
-    twice the session down to ``2 / n_drift`` of it) and the previous trial's outcome.
+#: The regressors :func:`nuisance_regressors` knows, each one or more columns per trial.
+REGRESSORS: dict[str, str] = {
+    "drift": "the first n_drift cosines of the trial index (slow drift over the session)",
+    "choice": "this trial's choice, two 0/1 columns (right, left; both 0 on no-go trials)",
+    "contrasts": "this trial's left and right contrasts",
+    "previous contrasts": "the previous trial's left and right contrasts",
+    "previous choice": "the previous trial's choice, two 0/1 columns (right, left)",
+    "previous outcome": "the previous trial's outcome (0/1)",
+}
+
+#: What each variable is decoded *beyond* (removed from the activity within each training fold
+#: by ``decode_over_time(nuisance=)``), besides its null (:data:`NULL_OF_VARIABLE`): the
+#: stimulus beyond this trial's choice and the previous trial; choice beyond its own history;
+#: outcome beyond movement, choice and contrasts. Choice's two columns carry movement too.
+NUISANCE_OF_VARIABLE: dict[str, tuple[str, ...]] = {
+    "stimulus side": ("drift", "choice", "previous contrasts", "previous choice",
+                      "previous outcome"),
+    "contrast difference": ("drift", "choice", "previous contrasts", "previous choice",
+                            "previous outcome"),
+    "choice": ("drift", "previous choice", "previous outcome"),
+    "movement": ("drift", "previous outcome"),
+    "wheel speed": (),
+    "outcome": ("drift", "previous outcome", "choice", "contrasts"),
+    "previous outcome": (),
+    "previous stimulus side": ("previous choice", "previous outcome"),
+}
+
+
+def _previous(values: np.ndarray) -> np.ndarray:
+    """The previous trial's values ``(n_trials, k)``; the first trial gets the mean."""
+    values = np.asarray(values, dtype=float).reshape(len(values), -1)
+    return np.concatenate([values.mean(axis=0, keepdims=True), values[:-1]])
+
+
+def _regressor(session: Session, name: str, n_drift: int) -> np.ndarray:
+    if name == "drift":
+        position = (np.arange(session.n_trials) + 0.5) / session.n_trials
+        return np.column_stack([np.cos(np.pi * k * position) for k in range(1, n_drift + 1)]
+                               ) if n_drift else np.empty((session.n_trials, 0))
+    if name.endswith("outcome"):
+        outcome = session.is_correct.astype(float)
+        return _previous(outcome) if name.startswith("previous") else outcome[:, None]
+    if name.endswith("contrasts"):
+        contrasts = np.c_[session.contrast_left, session.contrast_right].astype(float)
+        return _previous(contrasts) if name.startswith("previous") else contrasts
+    if session.response is None:
+        raise ValueError(f"Cannot build the nuisance regressor {name!r}: session "
+                         f"{session.name} has no responses (session.response is None).")
+    sides = np.c_[session.response == -1, session.response == 1].astype(float)
+    return _previous(sides) if name.startswith("previous") else sides
+
+
+def nuisance_regressors(session: Session, regressors: tuple[str, ...] = ("drift",
+                        "previous outcome"), *, n_drift: int = 3) -> np.ndarray:
+    """What a decoded variable should *not* be credited with, for
+    ``decode_over_time(nuisance=)``: by default slow drift over the session (the first
+    ``n_drift`` cosines of the trial index, periods from twice the session down to
+    ``2 / n_drift`` of it) and the previous trial's outcome.
+
+    Args:
+        session: the session, all trials in order.
+        regressors: keys of :data:`REGRESSORS`, in the order of the columns.
+        n_drift: cosines of ``"drift"``.
 
     Returns:
-        ``(n_trials, n_drift + 1)``; the first trial's previous outcome is the session's mean.
+        ``(n_trials, k)``; a previous-trial column gives the first trial the session's mean.
+
+    Raises:
+        ValueError: an unknown regressor, ``n_drift < 0``, or choice without responses.
     """
     if n_drift < 0:
         raise ValueError(f"n_drift must be >= 0, got {n_drift}.")
-    position = (np.arange(session.n_trials) + 0.5) / session.n_trials
-    drift = [np.cos(np.pi * k * position) for k in range(1, n_drift + 1)]
-    outcome = session.is_correct.astype(float)
-    return np.column_stack([*drift, np.r_[outcome.mean(), outcome[:-1]]])
+    unknown = [name for name in regressors if name not in REGRESSORS]
+    if unknown:
+        raise ValueError(f"Unknown nuisance regressor(s) {unknown}; choose from "
+                         f"{list(REGRESSORS)}.")
+    columns = [_regressor(session, name, n_drift) for name in regressors]
+    return np.column_stack(columns) if columns else np.empty((session.n_trials, 0))
 
 
 def null_options(session: Session, name: str, *, trials: np.ndarray | None = None,
@@ -213,8 +281,9 @@ def null_options(session: Session, name: str, *, trials: np.ndarray | None = Non
         n_null, seed: draws of the null targets.
 
     Returns:
-        ``{"null_targets": (n_null, n_decoded)}``, ``{"nuisance": (n_decoded, k)}`` or ``{}``
-        (the default linear shift).
+        ``{"null_targets": (n_null, n_decoded)}`` (absent: the default linear shift) and
+        ``{"nuisance": (n_decoded, k)}`` (the regressors of :data:`NUISANCE_OF_VARIABLE`;
+        choice's are left out where the session has no responses), either, both or ``{}``.
     """
     if name not in NULL_OF_VARIABLE:
         raise ValueError(f"Unknown variable {name!r}; choose from {list(NULL_OF_VARIABLE)}.")
@@ -222,15 +291,19 @@ def null_options(session: Session, name: str, *, trials: np.ndarray | None = Non
     if trials.ndim != 1 or (len(trials) > 1 and np.any(np.diff(trials) <= 0)):
         raise ValueError("trials must be increasing trial indices (session order), e.g. "
                          "np.sort(split.test_trials).")
-    null = NULL_OF_VARIABLE[name]
+    null, options = NULL_OF_VARIABLE[name], {}
+    regressors = NUISANCE_OF_VARIABLE[name]
+    if session.response is None:  # no choice to remove: say so in the regressors' absence
+        regressors = tuple(r for r in regressors if not r.endswith("choice"))
+    if regressors:
+        options["nuisance"] = nuisance_regressors(session, regressors)[trials]
     if null == "pseudo-sessions":
-        return {"null_targets": pseudo_targets(session, name, n_null=n_null, seed=seed)[:, trials]}
-    if null == "within condition":
+        options["null_targets"] = pseudo_targets(session, name, n_null=n_null,
+                                                 seed=seed)[:, trials]
+    elif null == "within condition":
         quarter = np.arange(session.n_trials) * 4 // session.n_trials
         conditions = np.c_[session.contrast_left, session.contrast_right, quarter][trials]
         target = trial_variable(session, name)[trials]
-        return {"null_targets": within_condition_targets(target, conditions, n_null=n_null,
-                                                         seed=seed)}
-    if null == "shift + nuisance":
-        return {"nuisance": nuisance_regressors(session)[trials]}
-    return {}
+        options["null_targets"] = within_condition_targets(target, conditions, n_null=n_null,
+                                                           seed=seed)
+    return options

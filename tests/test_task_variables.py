@@ -10,7 +10,9 @@ import pytest
 
 from helpers.session import Session
 from helpers.task_variables import (
+    NUISANCE_OF_VARIABLE,
     NULL_OF_VARIABLE,
+    REGRESSORS,
     VARIABLES,
     nuisance_regressors,
     null_options,
@@ -138,9 +140,69 @@ def test_null_options_give_each_variable_its_null_for_the_decoded_trials():
     choice = null_options(session, "choice", trials=trials, n_null=30)["null_targets"]
     real = trial_variable(session, "choice")[trials]
     np.testing.assert_array_equal(np.isnan(choice[0]), np.isnan(real))
-    assert null_options(session, "outcome", trials=trials)["nuisance"].shape == (200, 4)
+    assert null_options(session, "outcome", trials=trials)["nuisance"].shape == (200, 8)
+    assert side["nuisance"].shape == (200, 10)  # drift 3, choice 2, previous 2 + 2 + 1
     assert null_options(session, "previous outcome") == {}
+    no_choice = replace(session, response=None)
+    assert null_options(no_choice, "stimulus side", n_null=30)["nuisance"].shape == (400, 6)
     with pytest.raises(ValueError, match="increasing trial indices"):
         null_options(session, "outcome", trials=trials[::-1])
     with pytest.raises(ValueError, match="Unknown variable"):
         null_options(session, "pupil")
+
+
+def test_nuisance_regressors_name_their_columns_and_confounds():
+    session = toy_session()
+    assert set(NUISANCE_OF_VARIABLE) == set(VARIABLES)
+    assert all(set(names) <= set(REGRESSORS) for names in NUISANCE_OF_VARIABLE.values())
+    columns = nuisance_regressors(session, ("choice", "previous choice", "contrasts"))
+    np.testing.assert_array_equal(columns[:, 0], session.response == -1)
+    np.testing.assert_array_equal(columns[:, 1], session.response == 1)
+    np.testing.assert_array_equal(columns[1:, 2], session.response[:-1] == -1)
+    np.testing.assert_array_equal(columns[:, 4], session.contrast_left)
+    assert "choice" in NUISANCE_OF_VARIABLE["stimulus side"]
+    assert "previous choice" in NUISANCE_OF_VARIABLE["choice"]
+    assert {"choice", "contrasts"} <= set(NUISANCE_OF_VARIABLE["outcome"])
+    with pytest.raises(ValueError, match="Unknown nuisance regressor"):
+        nuisance_regressors(session, ("pupil",))
+    with pytest.raises(ValueError, match="no responses"):
+        nuisance_regressors(replace(session, response=None), ("choice",))
+
+
+def choice_only_run(rng: np.random.Generator, n_trials: int = 150, n_bins: int = 6):
+    """A task session whose choice follows the stimulus on about 3 trials in 4, and features
+    that carry the choice only (and a slow drift): ``(session, features)``."""
+    pairs = np.array([[0, 0], [1, 0], [0, 1], [0.5, 0.25], [0.25, 0.5], [0, 0.5], [0.5, 0]])
+    index = rng.integers(0, len(pairs), n_trials)
+    left, right = pairs[index, 0], pairs[index, 1]
+    side = np.where(right > left, 1, np.where(left > right, 0, rng.integers(0, 2, n_trials)))
+    rewarded = rng.random(n_trials) < 0.75
+    choice = np.where(rewarded, side, 1 - side)
+    session = Session(spikes=np.zeros((1, n_trials, 1), int), brain_area=["VISp"],
+                      contrast_left=left, contrast_right=right,
+                      feedback_type=np.where(rewarded, 1, -1),
+                      response=np.where(choice == 1, -1, 1))
+    drift = np.cumsum(rng.normal(size=(n_trials, 1, 4)), axis=0) / np.sqrt(n_trials)
+    features = rng.normal(size=(n_trials, n_bins, 4)) + drift
+    features[:, :, 0] += 2.0 * (choice - choice.mean())[:, None]
+    return session, features
+
+
+def test_stimulus_beyond_choice_keeps_its_false_positive_rate():
+    """A population that carries only the choice is not called stimulus-selective: the
+    chapter's options (pseudo-sessions + choice as nuisance) flag about 5 % of runs, while
+    the pseudo-sessions alone flag most of them."""
+    from helpers.decoding import decode_over_time
+
+    rng = np.random.default_rng(7)
+    flagged = {True: [], False: []}
+    for run in range(30):
+        session, features = choice_only_run(rng)
+        options = null_options(session, "stimulus side", n_null=40, seed=run)
+        target = trial_variable(session, "stimulus side")
+        for with_nuisance in (True, False):
+            kwargs = options if with_nuisance else {"null_targets": options["null_targets"]}
+            table = decode_over_time(features, target, n_permutations=40, **kwargs)
+            flagged[with_nuisance].append(bool(table["significant"].any()))
+    assert np.mean(flagged[True]) <= 0.15  # 5 % + 2.5 Monte Carlo s.e. of 30 runs
+    assert np.mean(flagged[False]) >= 0.5  # the confound the nuisance removes is real
