@@ -193,6 +193,8 @@ REGRESSORS: dict[str, str] = {
     "choice": "this trial's choice, two 0/1 columns (right, left; both 0 on no-go trials)",
     "contrasts": "this trial's left and right contrasts",
     "previous contrasts": "the previous trial's left and right contrasts",
+    "previous contrasts after an error": "the same, 0 after a rewarded trial (the task's "
+                                         "repeat-after-error rule)",
     "previous choice": "the previous trial's choice, two 0/1 columns (right, left)",
     "previous outcome": "the previous trial's outcome (0/1)",
 }
@@ -202,9 +204,10 @@ REGRESSORS: dict[str, str] = {
 #: stimulus beyond this trial's choice and the previous trial; choice beyond its own history;
 #: outcome beyond movement, choice and contrasts. Choice's two columns carry movement too.
 NUISANCE_OF_VARIABLE: dict[str, tuple[str, ...]] = {
-    "stimulus side": ("drift", "choice", "previous contrasts", "previous choice",
-                      "previous outcome"),
-    "contrast difference": ("drift", "choice", "previous contrasts", "previous choice",
+    "stimulus side": ("drift", "choice", "previous contrasts",
+                      "previous contrasts after an error", "previous choice", "previous outcome"),
+    "contrast difference": ("drift", "choice", "previous contrasts",
+                            "previous contrasts after an error", "previous choice",
                             "previous outcome"),
     "choice": ("drift", "previous choice", "previous outcome"),
     "movement": ("drift", "previous outcome"),
@@ -229,8 +232,10 @@ def _regressor(session: Session, name: str, n_drift: int) -> np.ndarray:
     if name.endswith("outcome"):
         outcome = session.is_correct.astype(float)
         return _previous(outcome) if name.startswith("previous") else outcome[:, None]
-    if name.endswith("contrasts"):
+    if "contrasts" in name:
         contrasts = np.c_[session.contrast_left, session.contrast_right].astype(float)
+        if name.endswith("after an error"):
+            return _previous(contrasts * (1 - session.is_correct[:, None]))
         return _previous(contrasts) if name.startswith("previous") else contrasts
     if session.response is None:
         raise ValueError(f"Cannot build the nuisance regressor {name!r}: session "

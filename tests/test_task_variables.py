@@ -141,10 +141,10 @@ def test_null_options_give_each_variable_its_null_for_the_decoded_trials():
     real = trial_variable(session, "choice")[trials]
     np.testing.assert_array_equal(np.isnan(choice[0]), np.isnan(real))
     assert null_options(session, "outcome", trials=trials)["nuisance"].shape == (200, 8)
-    assert side["nuisance"].shape == (200, 10)  # drift 3, choice 2, previous 2 + 2 + 1
+    assert side["nuisance"].shape == (200, 12)  # drift 3, choice 2, previous 2 + 2 + 2 + 1
     assert null_options(session, "previous outcome") == {}
     no_choice = replace(session, response=None)
-    assert null_options(no_choice, "stimulus side", n_null=30)["nuisance"].shape == (400, 6)
+    assert null_options(no_choice, "stimulus side", n_null=30)["nuisance"].shape == (400, 8)
     with pytest.raises(ValueError, match="increasing trial indices"):
         null_options(session, "outcome", trials=trials[::-1])
     with pytest.raises(ValueError, match="Unknown variable"):
@@ -155,11 +155,14 @@ def test_nuisance_regressors_name_their_columns_and_confounds():
     session = toy_session()
     assert set(NUISANCE_OF_VARIABLE) == set(VARIABLES)
     assert all(set(names) <= set(REGRESSORS) for names in NUISANCE_OF_VARIABLE.values())
-    columns = nuisance_regressors(session, ("choice", "previous choice", "contrasts"))
+    columns = nuisance_regressors(session, ("choice", "previous choice", "contrasts",
+                                            "previous contrasts after an error"))
     np.testing.assert_array_equal(columns[:, 0], session.response == -1)
     np.testing.assert_array_equal(columns[:, 1], session.response == 1)
     np.testing.assert_array_equal(columns[1:, 2], session.response[:-1] == -1)
     np.testing.assert_array_equal(columns[:, 4], session.contrast_left)
+    np.testing.assert_array_equal(columns[1:, 6], session.contrast_left[:-1]
+                                  * ~session.is_correct[:-1])
     assert "choice" in NUISANCE_OF_VARIABLE["stimulus side"]
     assert "previous choice" in NUISANCE_OF_VARIABLE["choice"]
     assert {"choice", "contrasts"} <= set(NUISANCE_OF_VARIABLE["outcome"])
