@@ -18,7 +18,7 @@ import numpy as np
 from helpers.inference import bootstrap_summary, bootstrap_weights
 from helpers.metrics import poisson_log_likelihood, pseudo_r2
 
-__all__ = ["LABELS", "score_table", "score_rates", "score_gains", "relation",
+__all__ = ["LABELS", "score_table", "gain_per_trial", "score_rates", "score_gains", "relation",
            "hierarchical_summary"]
 
 #: Display names of the models and baselines the book scores, by identifier.
@@ -62,7 +62,7 @@ def score_table(intervals: dict[str, tuple[float, float, float]], *, metric: str
 
 
 # ------------------------------------------------------------------------------ scoring
-def _gain_per_trial(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
+def gain_per_trial(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     """Log-likelihood gain over the null (each neuron's mean over all test trials and bins), in
     nats, summed over bins and neurons: ``(n_trials,)``."""
     null = np.broadcast_to(spikes.mean(axis=(0, 1)), spikes.shape)
@@ -114,7 +114,7 @@ def score_rates(predictions: dict[str, np.ndarray], spikes: np.ndarray, *,
         rates = np.asarray(rates, dtype=np.float64)
         if rates.shape != spikes.shape:
             raise ValueError(f"{name}: rates {rates.shape} but spikes {spikes.shape}.")
-        boot[name] = weights @ _gain_per_trial(rates, spikes) / spikes_per_resample
+        boot[name] = weights @ gain_per_trial(rates, spikes) / spikes_per_resample
     intervals = {name: _summary(values) for name, values in boot.items()}
     extra = {"median_pseudo_r2": {name: float(np.nanmedian(pseudo_r2(rates, spikes)))
                                   for name, rates in predictions.items()}}
@@ -173,7 +173,7 @@ def score_gains(predictions: dict[str, np.ndarray], spikes: np.ndarray, *, refer
         if stacked.shape[1:] != spikes.shape:
             raise ValueError(f"{name}: rates {rates.shape} but spikes {spikes.shape} (or "
                              "(n_draws, *spikes.shape) for draws of a control).")
-        gains = np.stack([_gain_per_trial(r, spikes) for r in stacked])  # (n_draws, n_trials)
+        gains = np.stack([gain_per_trial(r, spikes) for r in stacked])  # (n_draws, n_trials)
         chosen = gains[draw % len(gains)]
         chosen[0] = gains.mean(axis=0)  # the point estimate: the mean over draws
         return (weights * chosen).sum(axis=1) / per_spike

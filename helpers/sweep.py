@@ -385,8 +385,8 @@ def _check_sweep_data(data: SweepData) -> None:
 
 
 def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
-               max_trials: int | None = None, space: SearchSpace = SPACE,
-               sampler: str = "tpe", sampler_seed: int | None = None,
+               max_trials: int | None = None, max_iterations: int | None = None,
+               space: SearchSpace = SPACE, sampler: str = "tpe", sampler_seed: int | None = None,
                pruner: str | optuna.pruners.BasePruner = "median",
                recipe: FitSettings = SEARCH_RECIPE, seed: int = 0,
                device: str | None = None, stale_after_s: float = 600.0) -> optuna.Study:
@@ -400,6 +400,9 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
         n_trials: trials this worker runs (each worker counts its own).
         max_trials: stop once the study holds this many trials in all (workers that start a
             trial at the same moment may overshoot by one each).
+        max_iterations: stop once the study's trials have trained this many iterations in all
+            (the ``iterations`` attribute; the trial that crosses it finishes), so that
+            studies can be compared at one training budget rather than one trial count.
         space, recipe, seed, device: passed to :class:`Objective`.
         sampler, sampler_seed: see :func:`make_sampler`; give each worker its own seed.
         pruner: a name for :func:`make_pruner`, or a pruner.
@@ -417,8 +420,9 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
         ValueError: bad counts, data with NaN/inf values or an empty axis, or a study created
             with other data or options.
     """
-    if n_trials < 0 or (max_trials is not None and max_trials < 1):
-        raise ValueError(f"need n_trials >= 0 and max_trials >= 1, got {n_trials}, {max_trials}.")
+    if n_trials < 0 or any(cap is not None and cap < 1 for cap in (max_trials, max_iterations)):
+        raise ValueError(f"need n_trials >= 0 and max_trials, max_iterations >= 1, got "
+                         f"{n_trials}, {max_trials}, {max_iterations}.")
     _check_sweep_data(data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage, grace_period_s=stale_after_s)
@@ -440,6 +444,10 @@ def run_worker(study_name: str, storage, data: SweepData, *, n_trials: int,
     for _ in range(n_trials):
         fail_stale_trials(study, stale_after_s=stale_after_s)  # before each trial, not once
         if max_trials is not None and counted_trials(study) >= max_trials:
+            break
+        if max_iterations is not None and sum(
+                t.user_attrs.get("iterations", 0) for t in study.get_trials(deepcopy=False)
+        ) >= max_iterations:
             break
         try:
             study.optimize(objective, n_trials=1, catch=(FloatingPointError, ValueError))

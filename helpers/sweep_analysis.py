@@ -26,16 +26,16 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from helpers.baselines import SmoothingGLM
-from helpers.evaluation import score_table
+from helpers.evaluation import gain_per_trial, score_table
 from helpers.inference import bootstrap_summary, bootstrap_weights
-from helpers.metrics import bits_per_spike, poisson_log_likelihood
+from helpers.metrics import bits_per_spike
 from helpers.models import Seq2SeqRNN, Seq2SeqSettings
 from helpers.runtime import ProgressBar
 from helpers.sweep import SEARCH_RECIPE, SweepData, open_storage, optuna, run_worker
@@ -152,13 +152,14 @@ def wait_for_workers(processes: list[subprocess.Popen], study: str, storage, *,
 # =============================================================================== the study
 def trials_table(study: optuna.Study):
     """One row per trial: ``state``, ``value`` (validation bits/spike on the scoring trials),
-    the parameters, ``iterations``, ``seconds``, ``init_seed``, ``worker`` and ``reason``; a
+    the parameters, ``iterations``, ``seconds``, ``init_seed``, ``worker``, ``reason`` and
+    ``score_when_pruned`` (a pruned trial's score on the scoring trials when it stopped); a
     ``pandas.DataFrame``."""
     import pandas as pd
 
     rows = [{"trial": t.number, "state": t.state.name.lower(), "value": t.value, **t.params,
              **{k: t.user_attrs.get(k) for k in ("iterations", "seconds", "init_seed", "worker",
-                                                  "reason")}}
+                                                  "reason", "score_when_pruned")}}
             for t in study.get_trials(deepcopy=False)]
     return pd.DataFrame(rows).set_index("trial")
 
@@ -239,25 +240,29 @@ def pruning_summary(study: optuna.Study) -> dict[str, float]:
 
 # ======================================================================= repeated studies
 def _one_study(job: tuple) -> list[optuna.trial.FrozenTrial]:
-    data, sampler, sampler_seed, n_trials, pruner, seed, recipe, enqueue = job
+    data, sampler, sampler_seed, n_trials, pruner, seed, recipe, enqueue, max_iterations = job
     import torch
 
     torch.set_num_threads(1)
     storage = optuna.storages.InMemoryStorage()
     study = new_study(f"{sampler}-{sampler_seed}", storage, enqueue=enqueue)
     run_worker(study.study_name, storage, data, n_trials=n_trials, sampler=sampler,
-               sampler_seed=sampler_seed, pruner=pruner, recipe=recipe, seed=seed)
+               sampler_seed=sampler_seed, pruner=pruner, recipe=recipe, seed=seed,
+               max_iterations=max_iterations)
     return optuna.load_study(study_name=study.study_name, storage=storage).get_trials()
 
 
 def repeat_studies(data: SweepData, *, samplers: tuple[str, ...] = ("tpe", "random"),
                    n_studies: int = 10, n_trials: int = 12, pruner: str = "median",
                    seed: int = 0, recipe: FitSettings = SEARCH_RECIPE,
-                   enqueue: tuple[dict, ...] = (), n_workers: int = 1, first_seed: int = 0
+                   enqueue: tuple[dict, ...] = (), n_workers: int = 1, first_seed: int = 0,
+                   max_iterations: int | None = None
                    ) -> dict[str, list[list[optuna.trial.FrozenTrial]]]:
     """Run ``n_studies`` independent studies per sampler, each in one process with its own
     sampler seed (``first_seed + i``, the same seeds for every sampler) and an in-memory
-    storage, on the same data, carves (``seed``) and budget rule.
+    storage, on the same data, carves (``seed``) and budget rule. With ``max_iterations`` a
+    study stops once its trials have trained that many iterations in all (``n_trials`` is
+    then a cap), so that every study reaches one training budget.
 
     Returns:
         sampler -> one list of finished trials per study.
@@ -267,7 +272,8 @@ def repeat_studies(data: SweepData, *, samplers: tuple[str, ...] = ("tpe", "rand
                          f"n_trials >= 1, got {n_studies} and {n_trials}.")
     blind = replace(data, test_inputs=data.train_inputs[:0],  # the studies get no test trials
                     test_targets=data.train_targets[:0])
-    jobs = [(blind, sampler, first_seed + i, n_trials, pruner, seed, recipe, tuple(enqueue))
+    jobs = [(blind, sampler, first_seed + i, n_trials, pruner, seed, recipe, tuple(enqueue),
+             max_iterations)
             for sampler in samplers for i in range(n_studies)]
     if n_workers > 1:
         with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:
@@ -442,11 +448,30 @@ class TestComparison:
             ``seconds`` (mean training time).
         scores: name -> test bits/spike of each seed, ``(n_seeds,)``.
         contrast: the pre-stated comparison (``None`` if none was asked for).
+        resampled: name -> test bits/spike of each seed on the data (row 0) and on every
+            bootstrap resample of the test trials, ``(1 + n_boot, n_seeds)``; the same
+            resamples and seeds for every candidate, so :meth:`paired` differences are paired.
     """
 
     table: object
     scores: dict[str, np.ndarray]
     contrast: Contrast | None = None
+    resampled: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def paired(self, first: str, second: str, level: float = 0.95) -> Contrast:
+        """``first - second`` on the same seeds and test trials, with a ``level`` interval
+        (seeds' and test trials' noise, as for the pre-stated contrast).
+
+        Raises:
+            ValueError: a name that is not among the candidates.
+        """
+        unknown = {first, second} - set(self.resampled)
+        if unknown:
+            raise ValueError(f"paired: unknown candidate(s) {sorted(unknown)}; the candidates "
+                             f"are {list(self.resampled)}.")
+        difference = self.resampled[first] - self.resampled[second]
+        return Contrast(f"{first} - {second}", *_seed_interval(difference, level),
+                        n_seeds=difference.shape[1])
 
 
 def _check_budget(candidates: dict[str, Candidate]) -> None:
@@ -483,13 +508,6 @@ def _train_one(fit_x: np.ndarray, fit_y: np.ndarray, stop_x: np.ndarray, stop_y:
         validation=(stop_x, stop_y), progress=False)
     stop_bits = bits_per_spike(model.predict(stop_x)[0], stop_y)
     return model.predict(test_x)[0], stop_bits, time.perf_counter() - start
-
-
-def _trial_gains(rates: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    """Log-likelihood gain (nats) over each neuron's mean test rate, per test trial."""
-    null = np.broadcast_to(spikes.mean(axis=(0, 1)), spikes.shape)
-    gain = poisson_log_likelihood(rates, spikes) - poisson_log_likelihood(null, spikes)
-    return gain.sum(axis=(1, 2))
 
 
 def _resampled_scores(gains: np.ndarray, spike_totals: np.ndarray,
@@ -569,7 +587,7 @@ def evaluate_on_test(candidates: dict[str, Candidate], data: SweepData,
                                                      "seconds")}
     for i, name in enumerate(candidates):
         mine = results[i * len(seeds):(i + 1) * len(seeds)]
-        gains = np.stack([_trial_gains(rates.astype(np.float64), spikes) for rates, _, _ in mine])
+        gains = np.stack([gain_per_trial(rates.astype(np.float64), spikes) for rates, _, _ in mine])
         per_seed = boot[name] = _resampled_scores(gains, spikes.sum(axis=(1, 2)), trial_weights)
         scores[name] = per_seed[0]
         for key, value in (("seed_sd", np.std(per_seed[0], ddof=1)), ("n_seeds", len(seeds)),
@@ -580,14 +598,13 @@ def evaluate_on_test(candidates: dict[str, Candidate], data: SweepData,
                         metric=f"test bits/spike, mean of {len(seeds)} seeds",
                         interval=f"95%: seeds (t, {len(seeds) - 1} df) + test trials (bootstrap)",
                         extra=extra)
-    found = None
-    if contrast is not None:
-        first, second = contrast
-        found = Contrast(f"{first} - {second}",
-                         *_seed_interval(boot[first] - boot[second]),
-                         n_seeds=len(seeds),
-                         same_settings=candidates[first] == candidates[second])
-    return TestComparison(table, scores, found)
+    result = TestComparison(table, scores, None, boot)
+    if contrast is None:
+        return result
+    first, second = contrast
+    found = replace(result.paired(first, second),
+                    same_settings=candidates[first] == candidates[second])
+    return replace(result, contrast=found)
 
 
 # ================================================================================== figures

@@ -165,6 +165,17 @@ def test_max_trials_caps_the_study_and_other_data_are_refused() -> None:
         run_worker("cap", storage, tiny_data(seed=1), n_trials=1, recipe=FAST)
 
 
+def test_max_iterations_stops_the_study_once_its_training_budget_is_spent() -> None:
+    study = run_worker("budget", optuna.storages.InMemoryStorage(), tiny_data(), n_trials=20,
+                       max_iterations=30, recipe=FAST, sampler_seed=0, pruner="none")
+    spent = np.cumsum([t.user_attrs["iterations"] for t in study.trials])
+    assert spent[-1] >= 30 and (len(spent) == 1 or spent[-2] < 30)  # stops once crossed
+    assert len(study.trials) < 20
+    with pytest.raises(ValueError, match="max_iterations"):
+        run_worker("budget", optuna.storages.InMemoryStorage(), tiny_data(), n_trials=1,
+                   max_iterations=0, recipe=FAST)
+
+
 def test_candidate_from_params_refuses_unknown_settings() -> None:
     arch, recipe = candidate_from_params({"cell": "lstm", "hidden_size": 8, "lr": 0.02})
     assert arch.cell == "lstm" and arch.hidden_size == 8 and recipe.lr == 0.02

@@ -110,6 +110,11 @@ def test_repeated_studies_use_their_own_sampler_seeds() -> None:
     assert first[0].params != second[0].params
     with pytest.raises(ValueError, match="n_studies >= 2"):
         repeat_studies(tiny_data(), n_studies=1)
+    budgeted = repeat_studies(tiny_data(), samplers=("random",), n_studies=2, n_trials=20,
+                              recipe=FAST, pruner="none", max_iterations=30)["random"]
+    for trials in budgeted:  # each study stops once it has trained 30 iterations in all
+        spent = np.cumsum([t.user_attrs["iterations"] for t in trials])
+        assert spent[-1] >= 30 and len(trials) < 20 and (len(spent) == 1 or spent[-2] < 30)
 
 
 def test_importances_include_pruned_trials_at_their_value_when_pruned() -> None:
@@ -121,6 +126,10 @@ def test_importances_include_pruned_trials_at_their_value_when_pruned() -> None:
     assert pruned and all(np.isfinite(t.user_attrs["score_when_pruned"]) for t in pruned)
     importances = bootstrap_importances(study, n_boot=2)
     assert importances.attrs == {"n_trials": 6, "n_pruned": len(pruned)}
+    table = trials_table(study)
+    when_pruned = table.loc[[t.number for t in pruned], "score_when_pruned"]
+    assert np.allclose(when_pruned, [t.user_attrs["score_when_pruned"] for t in pruned])
+    assert table.query("state == 'complete'")["score_when_pruned"].isna().all()
 
 
 def test_the_tuned_baseline_is_the_best_on_the_scoring_trials() -> None:
@@ -147,6 +156,15 @@ def test_evaluate_on_test_reports_a_paired_contrast_under_one_budget() -> None:
     difference = result.scores["recommended"].mean() - result.scores["course"].mean()
     assert contrast.mean == pytest.approx(difference)
     assert not contrast.same_settings and f"{contrast.mean:+.3f}" in contrast.verdict()
+    versus = result.paired("recommended", "smoothing")  # same seeds and resamples: paired
+    assert versus.mean == pytest.approx(result.scores["recommended"].mean()
+                                        - result.scores["smoothing"].mean())
+    wider = result.paired("recommended", "smoothing", level=0.975)
+    assert wider.low < versus.low <= versus.mean <= versus.high < wider.high
+    same = result.paired("course", "course")
+    assert same.mean == same.low == same.high == 0
+    with pytest.raises(ValueError, match="unknown candidate"):
+        result.paired("recommended", "lstm")
 
 
 def test_no_candidate_gets_another_budget() -> None:
