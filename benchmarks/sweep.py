@@ -80,9 +80,9 @@ def _table(summary: dict, unit: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=10, help="studies per sampler")
-    parser.add_argument("--iterations", type=int, default=3000,
+    parser.add_argument("--iterations", type=int, default=1000,
                         help="training iterations each study spends (all its trials together)")
-    parser.add_argument("--trials", type=int, default=40,
+    parser.add_argument("--trials", type=int, default=30,
                         help="the most trials a study runs to spend its iterations")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the test contrast")
     parser.add_argument("--workers", type=int, default=2, help="parallel processes")
