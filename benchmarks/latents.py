@@ -255,7 +255,7 @@ POWER = {"iid noise (shift null)": 1.0, "bouts vs drift (shift null)": 1.0,
          "outcome vs drift + previous outcome (shift + nuisance)": 1.0,
          "stimulus when only choice is encoded (pseudo-sessions + choice nuisance)": 1.5,
          "choice with a drifting bias vs drift (within condition + drift/history nuisance)":
-             1.5,
+             3.0,
          "outcome when only movement is encoded (shift + movement/choice nuisance)": 1.5,
          "paired: equal representations (simultaneous band)": 0.6}
 
