@@ -16,10 +16,15 @@ Prints markdown tables for issue notes:
    the repeat-after-error rule against drifting features (pseudo-session null); features that
    carry only the stimulus while choice follows it (within-condition null for choice; the plain
    shift beside it); outcome against features carrying slow drift and the previous outcome
-   (shift null with nuisance regressors); two equally informative representations (the paired
-   comparison's simultaneous band).
+   (shift null with nuisance regressors); the chapter's options of
+   :func:`helpers.task_variables.null_options` on a task session -- a population carrying only
+   the choice (which follows the stimulus on about 74 % of trials) tested for the stimulus, a
+   choice with a slowly drifting bias against drifting features, a population carrying only
+   movement tested for outcome -- each beside its null without the nuisance regressors; two
+   equally informative representations (the paired comparison's simultaneous band).
 2. **Power** of the same tests on planted effects: an onset found within 2 bins; choice beyond
-   the stimulus; one representation better than another.
+   the stimulus; stimulus beyond the choice; outcome beyond movement; one representation
+   better than another.
 3. **The latent model over seeds** on the chapter's simulated session: co-smoothing, truth
    recovery both ways, and seed agreement of >= 5 trained networks against >= 5 untrained ones,
    raw and on trial-to-trial residuals.
