@@ -145,12 +145,12 @@ class SweepData(CoSmoothingData):
     leaves them out of the file the workers load.
 
     Attributes:
-        val_fraction: share of the training trials in each validation carve (stopping and
+        validation: share of the training trials in each validation carve (stopping and
             scoring).
         description: what the data are (a study records it; workers must agree on it).
     """
 
-    val_fraction: float = 0.2
+    validation: float = 0.2
     description: str = ""
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -158,7 +158,7 @@ class SweepData(CoSmoothingData):
         read with ``--data``."""
         path = Path(path)
         np.savez(path, train_inputs=self.train_inputs, train_targets=self.train_targets,
-                 val_fraction=self.val_fraction, description=self.description)
+                 validation=self.validation, description=self.description)
         return path
 
     @classmethod
@@ -166,25 +166,25 @@ class SweepData(CoSmoothingData):
         """Read a split written by :meth:`save` (its test arrays hold 0 trials)."""
         with np.load(path, allow_pickle=False) as arrays:
             x, y = arrays["train_inputs"], arrays["train_targets"]
-            return cls(x, y, x[:0], y[:0], float(arrays["val_fraction"]),
+            return cls(x, y, x[:0], y[:0], float(arrays["validation"]),
                        str(arrays["description"]))
 
     def carves(self, seed: int, *, score: bool = True) -> dict[str, np.ndarray]:
         """Indices into the training trials, drawn without replacement: ``"stop"`` (early
         stopping and pruning), ``"score"`` (the search's objective; only with ``score``) and
-        ``"fit"`` (the rest, trained on). Each carve holds ``val_fraction`` of the trials.
+        ``"fit"`` (the rest, trained on). Each carve holds ``validation`` of the trials.
 
         Raises:
             ValueError: too few training trials for the carves.
         """
         n = len(self.train_inputs)
-        rest, stop = split_trials(n, self.val_fraction, seed=seed)
+        rest, stop = split_trials(n, self.validation, seed=seed)
         if not score:
             return {"fit": rest, "stop": stop}
         share = len(stop) / len(rest)
         if not 0 < share < 1:
             raise ValueError(f"{n} training trials are too few for two validation carves of "
-                             f"{self.val_fraction:.0%}; use more trials or a smaller fraction.")
+                             f"{self.validation:.0%}; use more trials or a smaller fraction.")
         fit_in_rest, score_in_rest = split_trials(len(rest), share, seed=seed + 1)
         return {"fit": rest[fit_in_rest], "stop": stop, "score": rest[score_in_rest]}
 
@@ -202,7 +202,7 @@ class SweepData(CoSmoothingData):
 def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["regions"],
                     n_trials: int | None = None, window: tuple[float, float] | None = None,
                     seed: int = 0, test_fraction: float = 0.2,
-                    val_fraction: float = 0.2) -> SweepData:
+                    validation: float = 0.2) -> SweepData:
     """Cut a :class:`~helpers.session.Session` into a :class:`SweepData`.
 
     Args:
@@ -212,7 +212,7 @@ def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["re
         window: ``(start, end)`` in seconds from stimulus onset (``None``: the whole trial).
         seed: seeds the trial and neuron split.
         test_fraction: share of trials kept for the final test.
-        val_fraction: share of the training trials in each validation carve.
+        validation: share of the training trials in each validation carve.
     """
     if n_trials is not None and not 2 <= n_trials <= session.n_trials:
         raise ValueError(f"n_trials must lie in 2..{session.n_trials}, got {n_trials}.")
@@ -229,7 +229,7 @@ def make_sweep_data(session, *, regions: tuple[str, ...] | list[str] = SMALL["re
                    f"{len(split.heldin_neurons)} held-in -> {len(split.heldout_neurons)} "
                    f"held-out neurons, split seed {seed}")
     return SweepData(data.train_inputs, data.train_targets, data.test_inputs, data.test_targets,
-                     val_fraction, description)
+                     validation, description)
 
 
 # =============================================================================== objective
