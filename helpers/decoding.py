@@ -401,9 +401,10 @@ def decode_over_time(features: np.ndarray, target: np.ndarray, *, kind: str | No
     Returns:
         A ``pandas.DataFrame``, one row per bin: ``model``, ``time``, ``metric``, ``score``
         (mean over folds), ``low``, ``high`` (95 % corrected-resampled-t interval over folds),
-        ``interval``, ``null`` (which), ``null_mean``, ``null_high`` (the null's 95th
-        percentile in that bin alone, uncorrected), ``threshold`` (the corrected threshold in
-        score units), ``p_value`` (corrected over the bins), ``significant`` and ``n_trials``.
+        ``interval``, ``null`` (which), ``n_null`` (how many null draws), ``null_mean``,
+        ``null_high`` (the null's 95th percentile in that bin alone, uncorrected),
+        ``threshold`` (the corrected threshold in score units), ``p_value`` (corrected over the
+        bins), ``significant`` and ``n_trials``.
 
     Raises:
         ValueError: shapes that disagree, NaN features, fewer than 2 bins, a constant label or
@@ -429,7 +430,8 @@ def decode_over_time(features: np.ndarray, target: np.ndarray, *, kind: str | No
         rows.append({"model": model, "time": float(times[b]), "metric": metric, "score": score,
                      "low": low, "high": high,
                      "interval": f"95% corrected t over {len(problem.folds)} folds",
-                     "null": problem.null, "null_mean": float(np.mean(null_scores)),
+                     "null": problem.null, "n_null": int(len(problem.columns) - 1),
+                     "null_mean": float(np.mean(null_scores)),
                      "null_high": float(np.percentile(null_scores, 95)),
                      "threshold": float(threshold[b]), "p_value": float(p_values[b]),
                      "significant": bool(significant[b]),
@@ -487,7 +489,9 @@ def onset_interval(features: np.ndarray, target: np.ndarray, *, time: np.ndarray
     The decoders' out-of-fold predictions are kept; trials are resampled with replacement,
     each bin's score is recomputed from the resampled trials and compared with the
     corrected threshold of :func:`decode_over_time` (held fixed), and the first bin above it
-    is that resample's onset. Resamples without an onset count as later than every bin.
+    is that resample's onset. Resamples without an onset count as later than every bin. The
+    decoders are not refitted and the threshold is not redrawn, so the interval shows how the
+    onset moves with the sample of test trials, not with the training trials or the null.
 
     Args:
         features, target, time: as for :func:`decode_over_time`.
