@@ -41,6 +41,7 @@ from helpers.inference import (
     stratified_folds,
 )
 from helpers.metrics import balanced_accuracy_by_column
+from helpers.session import as_trials_first
 from helpers.splits import check_labels
 
 __all__ = [
@@ -179,14 +180,9 @@ NULLS: dict[str, str] = {
 
 
 def _as_features(name: str, features: np.ndarray) -> np.ndarray:
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 3:
-        raise ValueError(f"{name} must be (n_trials, n_bins, n_features), got shape "
-                         f"{features.shape}.")
-    if not np.all(np.isfinite(features)):
-        raise ValueError(f"{name} contains NaN or inf: drop those trials or fill the gaps "
-                         "(e.g. zeros for bins without spikes) before decoding.")
-    return features
+    return as_trials_first(name, features, "n_features",
+                           "drop those trials or fill the gaps (e.g. zeros for bins without "
+                           "spikes) before decoding")
 
 
 def _r2(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:

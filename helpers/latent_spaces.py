@@ -26,6 +26,7 @@ from itertools import combinations
 import numpy as np
 
 from helpers.inference import bootstrap_summary, bootstrap_weights, ridge_loo
+from helpers.session import as_trials_first
 
 __all__ = ["ALPHAS", "linear_r2", "LatentComparison", "compare_latents", "trial_residuals",
            "seed_agreement"]
@@ -36,13 +37,7 @@ _INTERVAL = "95% bootstrap over trials"
 
 
 def _as_space(name: str, values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 3:
-        raise ValueError(f"{name} must be (n_trials, n_bins, n_dimensions), got shape "
-                         f"{values.shape}.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or inf.")
-    return values
+    return as_trials_first(name, values, "n_dimensions")
 
 
 def _heldout(source: np.ndarray, target: np.ndarray, n_splits: int, seed: int,

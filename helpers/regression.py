@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from helpers.baselines import ConditionPSTH
 from helpers.inference import bootstrap_summary, bootstrap_weights, shuffled_folds
 from helpers.metrics import RATE_FLOOR
-from helpers.session import Session
+from helpers.session import Session, as_trials_first
 from helpers.splits import CrossRegionSplit
 
 __all__ = ["lagged_design", "lagged_features", "condition_offsets", "RidgeRates",
@@ -59,13 +59,7 @@ RIDGE_PENALTIES: tuple[float, ...] = (1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 def _as_array(name: str, value: np.ndarray) -> np.ndarray:
-    value = np.asarray(value, dtype=np.float64)
-    if value.ndim != 3:
-        raise ValueError(f"{name} must be shaped (n_trials, n_bins, n_neurons), got "
-                         f"{value.shape}. Use session.spikes_by_trial().")
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"{name} contains NaN or inf.")
-    return value
+    return as_trials_first(name, value)
 
 
 def _check_lags(lags_bins: np.ndarray | list[int]) -> np.ndarray:

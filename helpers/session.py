@@ -25,6 +25,7 @@ import numpy as np
 __all__ = [
     "REGION_GROUPS", "OTHER_REGION", "region_of", "Truth", "Coupling", "Session",
     "BEHAVIOUR_NAMES", "movement_onset", "WHEEL_ONSET_FRACTION", "align_to_event", "MIN_RATE",
+    "as_trials_first",
 ]
 
 #: The book's criterion for a neuron worth modelling: at least this many spikes/s on average
@@ -627,6 +628,26 @@ def align_to_event(values: np.ndarray, time: np.ndarray, event_times: np.ndarray
     index = anchor[kept][:, None] + offsets[None, :]
     aligned = values[np.flatnonzero(kept)[:, None], index]
     return aligned, kept, (offsets + 0.5) * step
+
+
+def as_trials_first(name: str, values: np.ndarray, last: str = "n_neurons",
+                    fix: str = "drop those trials or fill the gaps first") -> np.ndarray:
+    """The one check of the models' layout: ``values`` as a finite float array
+    ``(n_trials, n_bins, <last>)``, or a ``ValueError`` naming ``name``, the shape and the fix.
+
+    Args:
+        name: what the array is, for the message (e.g. ``"features"``).
+        values: the array to check.
+        last: the name of the last axis in the message (``"n_neurons"``, ``"n_features"``).
+        fix: what to do about NaN or inf values.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3:
+        raise ValueError(f"{name} must be (n_trials, n_bins, {last}), got shape "
+                         f"{values.shape}; session.spikes_by_trial() gives this layout.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or inf: {fix}.")
+    return values
 
 
 def _checked_counts(spikes: np.ndarray) -> np.ndarray:

@@ -547,3 +547,14 @@ def test_task_conditions_and_trials_with_partner():
     assert kept.trials_with_partner().all()  # every kept trial still has a partner
     with pytest.raises(ValueError, match="no responses"):
         replace(session, response=None).task_conditions()
+
+
+def test_as_trials_first_is_the_one_layout_check() -> None:
+    from helpers.session import as_trials_first
+
+    values = as_trials_first("x", np.zeros((2, 3, 4), dtype=np.int64))
+    assert values.dtype == np.float64 and values.shape == (2, 3, 4)
+    with pytest.raises(ValueError, match=r"x must be \(n_trials, n_bins, n_features\)"):
+        as_trials_first("x", np.zeros((3, 4)), "n_features")
+    with pytest.raises(ValueError, match="NaN or inf: interpolate"):
+        as_trials_first("x", np.full((1, 1, 1), np.nan), fix="interpolate")
