@@ -296,9 +296,10 @@ def sampler_summary(studies: dict[str, list[list[optuna.trial.FrozenTrial]]], *,
         resource: ``"iterations"`` or ``"seconds"`` of training.
 
     Returns:
-        ``{"budget": common budget, "grid": (n_grid,), "samplers": {name: {"n_studies",
-        "best_mean", "best_low", "best_high", "curve_mean", "curve_low", "curve_high"}}}``;
-        a curve is NaN where some study had no completed trial yet.
+        A dict with ``budget`` (the common budget), ``grid`` ``(n_grid,)`` and ``samplers``:
+        sampler name -> ``n_studies``, ``best_mean``, ``best_low``, ``best_high``,
+        ``curve_mean``, ``curve_low``, ``curve_high``; a curve is NaN where some study had no
+        completed trial yet.
     """
     totals = [_spent(trials, resource).sum() for runs in studies.values() for trials in runs]
     budget = float(min(totals))
