@@ -418,8 +418,8 @@ def _check_identities(sessions: list[Session], part: int, part_path: Path) -> No
         info = SESSIONS[part * SESSIONS_PER_PART + local]
         if session.n_neurons < info.n_neurons:
             _say_once(("subset", info.index), f"Note: session {info.index} ({info.name}) has "
-                      f"{session.n_neurons} of its {info.n_neurons} published neurons in "
-                      f"{part_path.name} (a reduced copy).")
+                      f"{session.n_neurons} of its {info.n_neurons} published neurons\n"
+                      f"in {part_path.name} (a reduced copy).")
 
 
 def split_course_file(part_path: str | os.PathLike[str], part: int,
@@ -617,8 +617,8 @@ def load_session(session: int | str, *, source: str = "auto",
     if chosen == "simulated":
         if verbose:
             why = "STEINMETZ_SOURCE" if os.environ.get("STEINMETZ_SOURCE") else "source"
-            _say_once(("simulated", why), f"Using simulated data ({why}='simulated'), from "
-                      f"session {index} ({SESSIONS[index].name}) on; said once per process.")
+            _say_once(("simulated", why), f"Using simulated data ({why}='simulated') from "
+                      f"session {index} ({SESSIONS[index].name}) on.")  # <= 100 characters
         return simulated_session(index)
     try:
         result = _load_real(index, directory, retry=chosen == "real")
