@@ -175,7 +175,7 @@ def psychometric(session: Session) -> dict[str, np.ndarray]:
 
 
 def describe_psychometric(curve: dict[str, np.ndarray]) -> str:
-    """Two lines saying what a psychometric curve (:func:`psychometric`) shows: whether
+    """Three short lines saying what a psychometric curve (:func:`psychometric`) shows: whether
     P(left) rises and P(right) falls at every step of left - right (a step against the trend
     counts only beyond twice its binomial standard error), and where the mouse holds still
     most often."""
@@ -185,7 +185,7 @@ def describe_psychometric(curve: dict[str, np.ndarray]) -> str:
 
     still = curve["difference"][np.argmax(curve["p_no-go"])]
     return (f"as left - right grows, P(left) rises at every step (within 2 s.e.): "
-            f"{monotone('left', 1)}; P(right) falls at every step: {monotone('right', -1)}\n"
+            f"{monotone('left', 1)};\n  P(right) falls at every step: {monotone('right', -1)}\n"
             f"the mouse holds still most often at left - right = {still:+g}")
 
 

@@ -211,8 +211,8 @@ def test_describe_psychometric_says_whether_the_curve_is_monotone():
              "se_left": np.full(3, 0.01), "p_right": np.array([0.8, 0.3, 0.05]),
              "se_right": np.full(3, 0.01), "p_no-go": np.array([0.1, 0.4, 0.05])}
     assert describe_psychometric(curve).splitlines() == [
-        "as left - right grows, P(left) rises at every step (within 2 s.e.): True; "
-        "P(right) falls at every step: True",
+        "as left - right grows, P(left) rises at every step (within 2 s.e.): True;",
+        "  P(right) falls at every step: True",
         "the mouse holds still most often at left - right = +0"]
     curve["p_right"] = np.array([0.6, 0.3, 0.05])
     curve["p_left"] = np.array([0.3, 0.2, 0.9])  # a dip far beyond its s.e.
