@@ -39,9 +39,9 @@ import numpy as np
 
 from helpers.regression import (
     ReducedRankRates,
-    coupling_gains,
     lag_profile,
     pair_data,
+    region_pair_gains,
 )
 from helpers.splits import MIN_REGION_NEURONS, cross_region_split
 from helpers.surrogate import make_session
@@ -79,18 +79,12 @@ def region_matrix(session, conditions, seed: int) -> dict:
                                conditions=conditions, seed=seed)
     partners = first.partners(conditions, n_permutations=N_PERMUTATIONS,
                               response_time=session.events.get("response_time"), seed=seed)
-    gains = {}
-    for source in regions:
-        for target in regions:
-            if source == target:
-                continue
-            split = cross_region_split(session, source, target, n_source=n_source,
-                                       min_rate=None, conditions=conditions, seed=seed)
-            data = pair_data(session, split, conditions, window=WINDOW, lags_s=LAGS,
-                             smooth_s=SMOOTH)
-            table, _ = coupling_gains(data, partners, seed=seed, n_boot=500)
-            row = table[table["over"] == "shuffle"].iloc[0]
-            gains[source, target] = (float(row["score"]), float(row["low"]), float(row["high"]))
+    table = region_pair_gains(session, conditions, partners, regions=regions,
+                              n_source=n_source, window=WINDOW, lags_s=LAGS, smooth_s=SMOOTH,
+                              seed=seed, n_boot=500)
+    shuffle = table[table["over"] == "shuffle"]
+    gains = {(row.source, row.target): (float(row.score), float(row.low), float(row.high))
+             for row in shuffle.itertuples()}
     return dict(regions=regions, n_source=n_source, gains=gains)
 
 
